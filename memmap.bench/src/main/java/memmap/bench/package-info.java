@@ -1,0 +1,2 @@
+/** JMH benchmarks for memmap; run with {@code ./memmap bench}. */
+package memmap.bench;
