@@ -28,6 +28,19 @@ public record Errno(int code, String name, String detail) implements MemmapError
     public static final Errno EIDRM = new Errno(43, "EIDRM", "");
     public static final Errno EHWPOISON = new Errno(133, "EHWPOISON", "");
 
+    private static final Errno[] KNOWN = {EPERM, ENOENT, EINTR, EIO, EBADF, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY,
+        EEXIST, ENODEV, EINVAL, ENOSPC, ENOSYS, EOVERFLOW, EIDRM, EHWPOISON};
+
+    /** The errno with Linux code {@code code} (named if known, else {@code errno N}), with a detail. */
+    public static Errno of(int code, String detail) {
+        for (Errno e : KNOWN) {
+            if (e.code == code) {
+                return e.withDetail(detail);
+            }
+        }
+        return new Errno(code, "errno " + code, detail);
+    }
+
     /** This errno with an explanation attached (equal to this errno). */
     public Errno withDetail(String detail) {
         return new Errno(code, name, detail);

@@ -104,12 +104,16 @@ public final class MappingSet {
         java.util.Objects.requireNonNull(ms, "ms");
         MappableRange mr = mappedRange(ar, offset);
         List<MappableRange> mapped = new ArrayList<>(1);
-        Segment<MappingsOfRange> seg = set.findSegment(mr.start());
-        Gap<MappingsOfRange> gap = seg == null ? set.findGap(mr.start()) : null;
+        Segment.Step<MappingsOfRange> at = set.find(mr.start());
+        Segment<MappingsOfRange> seg = at.segment();
+        Gap<MappingsOfRange> gap = at.gap();
         while (true) {
             if (seg != null && Long.compareUnsigned(seg.start(), mr.end()) < 0) {
                 seg = set.isolate(seg, mr.start(), mr.end());
                 seg.value().add(subsetMapping(mr, new MappableRange(seg.start(), seg.end()), ms, ar.start(), writable));
+                if (seg.end() == mr.end()) {
+                    return mapped;
+                }
                 Segment.Step<MappingsOfRange> step = seg.nextNonEmpty();
                 seg = step.segment();
                 gap = step.gap();
@@ -144,18 +148,36 @@ public final class MappingSet {
             throw new IllegalArgumentException("removeMapping(" + ar + ", offset = " + Pages.hex(offset)
                     + "): no segment contains offset " + Pages.hex(mr.start()));
         }
+        // MergeOutsideRange merges at an edge only if a segment still contains that edge's
+        // offset; track whether the walk emptied (or never reached) those segments to skip
+        // lookups that would find nothing.
+        boolean startStillMapped = true;
+        boolean endStillMapped = false;
+        boolean first = true;
         while (seg != null && Long.compareUnsigned(seg.start(), mr.end()) < 0) {
             seg = set.isolate(seg, mr.start(), mr.end());
+            boolean last = seg.end() == mr.end();
             MappingsOfRange value = seg.value();
             value.remove(subsetMapping(mr, new MappableRange(seg.start(), seg.end()), ms, ar.start(), writable));
-            if (value.isEmpty()) {
+            boolean emptied = value.isEmpty();
+            if (first) {
+                startStillMapped = !emptied;
+                first = false;
+            }
+            if (last) {
+                endStillMapped = !emptied;
+            }
+            if (emptied) {
                 unmapped.add(new MappableRange(seg.start(), seg.end()));
-                seg = set.remove(seg).nextSegment();
+                Gap<MappingsOfRange> g = set.remove(seg);
+                seg = last ? null : g.nextSegment();
             } else {
-                seg = seg.nextSegment();
+                seg = last ? null : seg.nextSegment();
             }
         }
-        set.mergeOutsideRange(mr.start(), mr.end());
+        if (startStillMapped || endStillMapped) {
+            set.mergeOutsideRange(mr.start(), mr.end());
+        }
         return unmapped;
     }
 

@@ -5,6 +5,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
@@ -27,6 +28,7 @@ import memmap.api.segment.SegmentSet;
  * Target at 1M: each ≤ 4× the lookup.
  */
 @State(Scope.Thread)
+@Fork(value = 1, jvmArgsAppend = {"-XX:+UseTransparentHugePages", "--enable-native-access=ALL-UNNAMED"})
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class MappingSetBench {
@@ -80,6 +82,14 @@ public class MappingSetBench {
     public void invalidateOnePage() {
         long off = nextPage() * 2 * P;
         mappings.invalidate(new MappableRange(off, off + P), InvalidateOpts.DEFAULT);
+    }
+
+    /** The segment-set half of {@link #addRemovePair}: insert a one-page segment into a gap and remove it. */
+    @Benchmark
+    public Object segmentInsertRemove() {
+        long off = nextPage() * 2 * P + P;
+        memmap.api.segment.Gap<Long> g = lookupSet.findGap(off);
+        return lookupSet.remove(lookupSet.insertWithoutMerging(g, off, off + P, off));
     }
 
     @Benchmark

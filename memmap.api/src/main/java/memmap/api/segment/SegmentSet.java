@@ -38,6 +38,8 @@ public final class SegmentSet<V> {
     private final List<Node> gapDirty;
     private Node root = new Node(true);
     private long size;
+    /** Set when a node was split, merged or removed: handles into the tree may have moved. */
+    private boolean restructured;
 
     /**
      * An empty set over keys {@code [0, 2^64 - 1)}, without gap tracking.
@@ -150,6 +152,19 @@ public final class SegmentSet<V> {
             return (V) leaf.values[i];
         }
         return null;
+    }
+
+    /**
+     * gVisor's {@code Find}: the segment containing {@code k}, else the gap containing it, in
+     * one descent. Exactly one of the pair is non-null.
+     */
+    public Segment.Step<V> find(long k) {
+        Node leaf = leafFor(k);
+        int i = leaf.lastStartAtOrBefore(k);
+        if (i >= 0 && Long.compareUnsigned(k, leaf.ends[i]) < 0) {
+            return new Segment.Step<>(new Segment<>(this, leaf, i), null);
+        }
+        return new Segment.Step<>(null, Gap.canonical(this, leaf, i + 1));
     }
 
     /** The gap containing {@code k}, or null if a segment contains it. With {@link #findSegment}: gVisor's {@code Find}. */
@@ -391,9 +406,10 @@ public final class SegmentSet<V> {
      */
     public Gap<V> remove(Segment<V> seg) {
         long start = seg.start();
+        restructured = false;
         removeAt(seg.node, seg.index);
         flushGaps();
-        return findGap(start);
+        return restructured ? findGap(start) : Gap.canonical(this, seg.node, seg.index);
     }
 
     /** Removes every segment. */
@@ -485,9 +501,10 @@ public final class SegmentSet<V> {
         a.node.ends[a.index] = b.end();
         a.setValue(mv);
         markGaps(a.node);
+        restructured = false;
         removeAt(b.node, b.index);
         flushGaps();
-        return findSegment(start);
+        return restructured ? findSegment(start) : a;
     }
 
     /** Merges {@code seg} with its predecessor if possible; returns the resulting segment. */
@@ -800,6 +817,7 @@ public final class SegmentSet<V> {
 
     /** Moves the upper half of full node {@code x} into a new right sibling; returns it. */
     private Node splitNode(Node x) {
+        restructured = true;
         Node right = new Node(x.leaf);
         int half = x.n / 2;
         int moved = x.n - half;
@@ -911,6 +929,7 @@ public final class SegmentSet<V> {
 
     /** Removes child {@code i} of internal node {@code p}, then rebalances or shrinks the tree. */
     private void removeChild(Node p, int i) {
+        restructured = true;
         p.children[i].parent = null;
         int move = p.n - i - 1;
         if (move > 0) {

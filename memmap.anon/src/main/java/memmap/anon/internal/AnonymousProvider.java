@@ -1,0 +1,179 @@
+package memmap.anon.internal;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import memmap.api.AccessType;
+import memmap.api.Context;
+import memmap.api.MappableRange;
+import memmap.api.MemmapException;
+import memmap.api.MemoryFile;
+import memmap.api.Pages;
+import memmap.api.TranslateResult;
+import memmap.api.Translation;
+import memmap.api.provider.Backing;
+import memmap.api.provider.BackingKind;
+import memmap.api.provider.BackingProvider;
+import memmap.api.provider.BackingRequest;
+import memmap.api.provider.ProviderUsage;
+import memmap.api.safemem.BlockSeq;
+
+/**
+ * The backing provider of kind {@code anonymous}: makes {@link SharedAnonymousMemory} from the
+ * {@link MemoryFile} service.
+ *
+ * <p>Deactivation releases the provider: it makes no more backings, but every backing it
+ * made keeps its pages until the last reference on it is dropped.
+ */
+@Component(service = BackingProvider.class, property = BackingProvider.KIND + "=anonymous",
+        configurationPid = AnonymousProvider.PID, immediate = true)
+@Designate(ocd = AnonymousProvider.Config.class)
+public final class AnonymousProvider implements BackingProvider {
+    /** The Config Admin PID of the provider's settings. */
+    public static final String PID = "memmap.anon.provider";
+
+    /** The provider's settings. */
+    @ObjectClassDefinition(name = "memmap anonymous memory", description = "How shared anonymous memory is filled on first touch.")
+    public @interface Config {
+        @AttributeDefinition(name = "Fill ahead",
+                description = "Bytes (a power of two, at least 4096) of the aligned window allocated around a first touch.")
+        long fillAhead() default 64L << 10;
+
+        @AttributeDefinition(name = "Populate", description = "Commit and map newly allocated pages at once instead of on first write.")
+        boolean populate() default true;
+    }
+
+    /** Inode numbers of shared anonymous memory, unique in this JVM. */
+    private static final AtomicLong INODES = new AtomicLong(0x10000);
+
+    private final MemoryFile memoryFile;
+    private final long fillAhead;
+    private final boolean populate;
+    private final String id;
+    private final Set<SharedAnonymousMemory> live = ConcurrentHashMap.newKeySet();
+    private volatile boolean released;
+
+    /**
+     * @param memoryFile where pages come from
+     * @param config the settings
+     * @param properties the component's properties (for its id)
+     */
+    @Activate
+    public AnonymousProvider(@Reference MemoryFile memoryFile, Config config, Map<String, Object> properties) {
+        if (config.fillAhead() < Pages.PAGE_SIZE || Long.bitCount(config.fillAhead()) != 1) {
+            throw new IllegalArgumentException("fillAhead = " + config.fillAhead() + " must be a power of two of at least 4096");
+        }
+        this.memoryFile = memoryFile;
+        this.fillAhead = config.fillAhead();
+        this.populate = config.populate();
+        this.id = "memmap.anon/" + properties.getOrDefault("component.id", "0");
+    }
+
+    @Deactivate
+    void deactivate() {
+        released = true;
+    }
+
+    @Override
+    public BackingKind kind() {
+        return BackingKind.ANONYMOUS;
+    }
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public Backing create(Context ctx, BackingRequest request) {
+        if (!(request instanceof BackingRequest.Anonymous anon)) {
+            throw new IllegalArgumentException("request = " + request + " is not for anonymous memory");
+        }
+        if (released) {
+            throw new IllegalStateException("provider " + id + " has been released");
+        }
+        // A live mapping keeps allocating from this memory file even after a reconfiguration
+        // has replaced it; register as its user so it stays open until the mapping is gone.
+        MemfdMemoryFile lease = memoryFile instanceof MemfdMemoryFile f ? f : null;
+        if (lease != null) {
+            lease.addUser();
+        }
+        SharedAnonymousMemory[] self = new SharedAnonymousMemory[1];
+        SharedAnonymousMemory m = new SharedAnonymousMemory(memoryFile, anon.length(), INODES.getAndIncrement(), ctx.memCgId(),
+                fillAhead, populate, () -> {
+                    live.remove(self[0]);
+                    if (lease != null) {
+                        lease.removeUser();
+                    }
+                });
+        self[0] = m;
+        live.add(m);
+        return new Backing(request, m, m, id);
+    }
+
+    /** Copies the contents of another provider's shared anonymous memory into a new backing of this one. */
+    @Override
+    public Backing adopt(Context ctx, Backing from) throws MemmapException {
+        if (!(from.request() instanceof BackingRequest.Anonymous anon)) {
+            throw new IllegalArgumentException("from = " + from + " is not anonymous memory");
+        }
+        Backing to = create(ctx, anon);
+        try {
+            long step = Math.max(fillAhead, 2L << 20);
+            for (long off = 0; off < anon.length(); off += step) {
+                MappableRange r = new MappableRange(off, Math.min(anon.length(), off + step));
+                copy(ctx, from, to, r);
+            }
+            return to;
+        } catch (MemmapException | RuntimeException e) {
+            to.identity().decRef(ctx);
+            throw e;
+        }
+    }
+
+    private static void copy(Context ctx, Backing from, Backing to, MappableRange r) throws MemmapException {
+        TranslateResult src = from.mappable().translate(ctx, r, r, AccessType.READ);
+        if (src.error() != null) {
+            throw src.error().toException();
+        }
+        TranslateResult dst = to.mappable().translate(ctx, r, r, AccessType.WRITE);
+        if (dst.error() != null) {
+            throw dst.error().toException();
+        }
+        for (Translation s : src.translations()) {
+            BlockSeq srcBlocks = s.file().mapInternal(s.fileRange(), AccessType.READ);
+            for (Translation d : dst.translations()) {
+                MappableRange both = s.source().intersect(d.source());
+                if (both.isEmpty()) {
+                    continue;
+                }
+                BlockSeq from1 = srcBlocks.dropFirst(both.start() - s.source().start()).takeFirst(both.length());
+                BlockSeq to1 = d.file().mapInternal(d.fileRange(), AccessType.WRITE)
+                        .dropFirst(both.start() - d.source().start()).takeFirst(both.length());
+                var res = BlockSeq.copy(to1, from1);
+                if (res.error() != null) {
+                    throw res.error().toException();
+                }
+            }
+        }
+    }
+
+    @Override
+    public ProviderUsage usage() {
+        long bytes = 0;
+        for (SharedAnonymousMemory m : live) {
+            bytes += m.allocatedBytes();
+        }
+        return new ProviderUsage(live.size(), bytes, memoryFile.usage().committed());
+    }
+}

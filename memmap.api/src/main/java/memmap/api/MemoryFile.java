@@ -1,0 +1,47 @@
+package memmap.api;
+
+/**
+ * The allocator of memory for anonymous mappings, copy-on-write copies and shared-memory
+ * segments (gVisor's {@code pgalloc.MemoryFile}, spec §5): a {@link MemmapFile} that hands
+ * out page-aligned ranges of one host file, each page reference counted. Registered as a
+ * service by {@code memmap.anon}.
+ *
+ * <p>Invariants: a page's reference count is positive exactly while it is allocated; every
+ * page {@link #allocate} returns reads as zeros; the memory file never frees a page that
+ * still has a reference, even after its provider has been released.
+ *
+ * <p>Thread safety: every method may be called concurrently.
+ */
+@org.osgi.annotation.versioning.ProviderType
+public interface MemoryFile extends NoBufferedIOFallback {
+    /**
+     * Allocates {@code length} bytes of zeroed memory with one reference owned by the caller.
+     *
+     * @throws IllegalArgumentException if {@code length} is zero or not page-aligned (or not
+     *     huge-page aligned when {@code opts.huge()})
+     * @throws MemmapException with ENOMEM if the allocation would pass the memory limit, or
+     *     the host refuses to commit it; nothing is left allocated then
+     * @throws IllegalStateException if the memory file has been released
+     */
+    FileRange allocate(long length, AllocOpts opts) throws MemmapException;
+
+    /**
+     * True if every page of {@code fr} has exactly one reference (so a copy-on-write owner
+     * may take the pages over instead of copying them).
+     *
+     * <p>Preconditions: {@code fr} page-aligned and non-empty; references held.
+     */
+    boolean hasUniqueRef(FileRange fr);
+
+    /**
+     * Zeroes pages of {@code fr} in place and lets the host reclaim them, keeping the
+     * references (MADV_DONTNEED on huge pages). Contents read back as zeros.
+     */
+    void decommit(FileRange fr) throws MemmapException;
+
+    /** The current usage. */
+    MemoryUsage usage();
+
+    /** Gives every freed-but-retained page back to the host. */
+    void releaseRetained();
+}

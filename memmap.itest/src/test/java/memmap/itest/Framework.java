@@ -1,0 +1,108 @@
+package memmap.itest;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.stream.Collectors;
+
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Filter;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
+import org.osgi.util.tracker.ServiceTracker;
+
+/** Helpers for tests inside Felix: waiting for services, and saying why a component is not there. */
+final class Framework {
+    private Framework() {}
+
+    static BundleContext context() {
+        return FrameworkUtil.getBundle(Framework.class).getBundleContext();
+    }
+
+    /**
+     * The service of {@code type} matching {@code filter} (may be null), waiting up to 10 s; fails
+     * with the component runtime's account of every unsatisfied memmap component if none comes.
+     */
+    static <T> T await(Class<T> type, String filter) {
+        return awaitReference(type, filter).service();
+    }
+
+    record Found<T>(ServiceReference<T> reference, T service) {}
+
+    static <T> Found<T> awaitReference(Class<T> type, String filter) {
+        BundleContext ctx = context();
+        try {
+            String f = "(objectClass=" + type.getName() + ")";
+            if (filter != null) {
+                f = "(&" + f + filter + ")";
+            }
+            Filter flt = ctx.createFilter(f);
+            ServiceTracker<T, T> tracker = new ServiceTracker<>(ctx, flt, null);
+            tracker.open();
+            try {
+                if (tracker.waitForService(10_000) == null) {
+                    fail("no " + type.getSimpleName() + " service " + (filter == null ? "" : filter) + " within 10 s\n" + diagnose());
+                }
+                // Get the service for this bundle before the tracker lets go of it: closing the
+                // tracker ungets its copy (and a service factory disposes of that instance).
+                ServiceReference<T> ref = tracker.getServiceReference();
+                return new Found<>(ref, ctx.getService(ref));
+            } finally {
+                tracker.close();
+            }
+        } catch (InvalidSyntaxException | InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Every memmap component and, for those not active, what the component runtime says is missing. */
+    static String diagnose() {
+        BundleContext ctx = context();
+        ServiceReference<ServiceComponentRuntime> ref = ctx.getServiceReference(ServiceComponentRuntime.class);
+        if (ref == null) {
+            return "  (no ServiceComponentRuntime: is Felix SCR running?)";
+        }
+        ServiceComponentRuntime scr = ctx.getService(ref);
+        StringBuilder sb = new StringBuilder();
+        for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs()) {
+            if (!d.bundle.symbolicName.startsWith("memmap")) {
+                continue;
+            }
+            sb.append("  ").append(d.name).append(" (").append(d.bundle.symbolicName).append(")");
+            if (!scr.isComponentEnabled(d)) {
+                sb.append(": disabled\n");
+                continue;
+            }
+            var configs = scr.getComponentConfigurationDTOs(d);
+            if (configs.isEmpty()) {
+                sb.append(": no configuration (policy ").append(d.configurationPolicy).append(")\n");
+            }
+            for (ComponentConfigurationDTO c : configs) {
+                sb.append(": state ").append(state(c.state));
+                if (c.unsatisfiedReferences.length > 0) {
+                    sb.append(", unsatisfied references ").append(java.util.Arrays.stream(c.unsatisfiedReferences)
+                            .map(u -> u.name + " " + u.target).collect(Collectors.joining(", ")));
+                }
+                if (c.failure != null) {
+                    sb.append(", failure: ").append(c.failure);
+                }
+                sb.append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String state(int s) {
+        return switch (s) {
+            case ComponentConfigurationDTO.ACTIVE -> "active";
+            case ComponentConfigurationDTO.SATISFIED -> "satisfied";
+            case ComponentConfigurationDTO.UNSATISFIED_REFERENCE -> "unsatisfied reference";
+            case ComponentConfigurationDTO.UNSATISFIED_CONFIGURATION -> "unsatisfied configuration";
+            case ComponentConfigurationDTO.FAILED_ACTIVATION -> "failed activation";
+            default -> "state " + s;
+        };
+    }
+}

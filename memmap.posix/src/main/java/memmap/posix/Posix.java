@@ -1,0 +1,292 @@
+package memmap.posix;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+import memmap.api.Errno;
+import memmap.api.MemmapException;
+
+/**
+ * Linux system calls through FFM downcalls, each capturing {@code errno}. Every method throws
+ * {@link MemmapException} carrying the errno and the call on failure.
+ *
+ * <p>Thread safety: every method may be called concurrently (the errno capture buffer is
+ * per thread).
+ */
+public final class Posix {
+    public static final int MFD_CLOEXEC = 0x1;
+    public static final int FALLOC_FL_KEEP_SIZE = 0x1;
+    public static final int FALLOC_FL_PUNCH_HOLE = 0x2;
+    public static final int MADV_DONTNEED = 4;
+    public static final int MADV_WILLNEED = 3;
+    public static final int MADV_HUGEPAGE = 14;
+    public static final int MADV_NOHUGEPAGE = 15;
+    public static final int PROT_READ = 0x1;
+    public static final int PROT_WRITE = 0x2;
+    public static final int MAP_SHARED = 0x01;
+    public static final int MAP_PRIVATE = 0x02;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MADV_POPULATE_WRITE = 23;
+    public static final int O_RDONLY = 0;
+    public static final int O_RDWR = 2;
+    public static final int O_CREAT = 0x40;
+    public static final int O_EXCL = 0x80;
+    public static final int O_CLOEXEC = 0x80000;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final ThreadLocal<MemorySegment> CAPTURE_BUFFER =
+            ThreadLocal.withInitial(() -> Arena.global().allocate(CAPTURE));
+
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
+    private static final ValueLayout ADDR = ValueLayout.ADDRESS;
+
+    private static final MethodHandle MEMFD_CREATE = downcall("memfd_create", FunctionDescriptor.of(INT, ADDR, INT));
+    private static final MethodHandle FTRUNCATE = downcall("ftruncate", FunctionDescriptor.of(INT, INT, LONG));
+    private static final MethodHandle FALLOCATE = downcall("fallocate", FunctionDescriptor.of(INT, INT, INT, LONG, LONG));
+    private static final MethodHandle MMAP = downcall("mmap", FunctionDescriptor.of(ADDR, ADDR, LONG, INT, INT, INT, LONG));
+    private static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(INT, ADDR, LONG));
+    private static final MethodHandle MADVISE = downcall("madvise", FunctionDescriptor.of(INT, ADDR, LONG, INT));
+    private static final MethodHandle MINCORE = downcall("mincore", FunctionDescriptor.of(INT, ADDR, LONG, ADDR));
+    private static final MethodHandle MLOCK = downcall("mlock", FunctionDescriptor.of(INT, ADDR, LONG));
+    private static final MethodHandle MUNLOCK = downcall("munlock", FunctionDescriptor.of(INT, ADDR, LONG));
+    private static final MethodHandle FSTAT = downcall("fstat", FunctionDescriptor.of(INT, INT, ADDR));
+    private static final MethodHandle OPEN = downcall("open", FunctionDescriptor.of(INT, ADDR, INT, INT));
+    private static final MethodHandle UNLINK = downcall("unlink", FunctionDescriptor.of(INT, ADDR));
+    private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(INT, INT));
+    private static final MethodHandle GETPID = LINKER.downcallHandle(LIBC.find("getpid").orElseThrow(), FunctionDescriptor.of(INT));
+
+    private Posix() {}
+
+    private static MethodHandle downcall(String name, FunctionDescriptor fd) {
+        MemorySegment sym = LIBC.find(name).orElseThrow(() -> new UnsupportedOperationException("libc has no " + name));
+        return LINKER.downcallHandle(sym, fd, Linker.Option.captureCallState("errno"));
+    }
+
+    private static MemmapException failure(String call) {
+        int errno = (int) ERRNO.get(CAPTURE_BUFFER.get(), 0L);
+        return new MemmapException(Errno.of(errno, call));
+    }
+
+    private static int check(int rc, String call) throws MemmapException {
+        if (rc < 0) {
+            throw failure(call);
+        }
+        return rc;
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+
+    /** {@code memfd_create(name, flags)}: an anonymous memory-backed file. */
+    public static int memfdCreate(String name, int flags) throws MemmapException {
+        try (Arena a = Arena.ofConfined()) {
+            return check((int) MEMFD_CREATE.invokeExact(CAPTURE_BUFFER.get(), a.allocateFrom(name), flags), "memfd_create(" + name + ")");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code ftruncate(fd, length)}. */
+    public static void ftruncate(int fd, long length) throws MemmapException {
+        try {
+            check((int) FTRUNCATE.invokeExact(CAPTURE_BUFFER.get(), fd, length), "ftruncate(" + fd + ", " + length + ")");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code fallocate(fd, mode, offset, length)}. */
+    public static void fallocate(int fd, int mode, long offset, long length) throws MemmapException {
+        try {
+            check((int) FALLOCATE.invokeExact(CAPTURE_BUFFER.get(), fd, mode, offset, length),
+                    "fallocate(" + fd + ", " + mode + ", " + offset + ", " + length + ")");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code mmap(NULL, length, prot, flags, fd, offset)}: the mapping as a segment of
+     * {@code length} bytes. The caller unmaps it with {@link #munmap}; touching it afterwards
+     * crashes the JVM, so this is for code that owns the mapping's whole life (benchmarks,
+     * tests).
+     */
+    public static MemorySegment mmap(long length, int prot, int flags, int fd, long offset) throws MemmapException {
+        try {
+            MemorySegment addr = (MemorySegment) MMAP.invokeExact(CAPTURE_BUFFER.get(), MemorySegment.NULL, length, prot, flags, fd, offset);
+            if (addr.address() == -1L) {
+                throw failure("mmap(" + length + ")");
+            }
+            return addr.reinterpret(length);
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code munmap(segment, length)}. */
+    public static void munmap(MemorySegment segment, long length) throws MemmapException {
+        try {
+            check((int) MUNMAP.invokeExact(CAPTURE_BUFFER.get(), segment, length), "munmap");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code madvise(segment, length, advice)}; the segment must start on a page boundary. */
+    public static void madvise(MemorySegment segment, long length, int advice) throws MemmapException {
+        try {
+            check((int) MADVISE.invokeExact(CAPTURE_BUFFER.get(), segment, length, advice), "madvise(" + advice + ")");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code mlock(segment, length)}. */
+    public static void mlock(MemorySegment segment, long length) throws MemmapException {
+        try {
+            check((int) MLOCK.invokeExact(CAPTURE_BUFFER.get(), segment, length), "mlock");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code munlock(segment, length)}. */
+    public static void munlock(MemorySegment segment, long length) throws MemmapException {
+        try {
+            check((int) MUNLOCK.invokeExact(CAPTURE_BUFFER.get(), segment, length), "munlock");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * The number of resident pages among the {@code length / pageSize} pages from
+     * {@code segment} ({@code mincore}).
+     */
+    public static long residentPages(MemorySegment segment, long length, long pageSize) throws MemmapException {
+        long pages = (length + pageSize - 1) / pageSize;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment vec = a.allocate(pages);
+            check((int) MINCORE.invokeExact(CAPTURE_BUFFER.get(), segment, length, vec), "mincore");
+            long resident = 0;
+            for (long i = 0; i < pages; i++) {
+                resident += vec.get(ValueLayout.JAVA_BYTE, i) & 1;
+            }
+            return resident;
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * What {@code fstat} says of a file.
+     *
+     * @param device st_dev
+     * @param inode st_ino
+     * @param mode st_mode
+     * @param size st_size
+     * @param blocks st_blocks (512-byte units)
+     */
+    public record Stat(long device, long inode, int mode, long size, long blocks) {
+        /** Bytes really allocated to the file. */
+        public long allocatedBytes() {
+            return blocks * 512;
+        }
+    }
+
+    /** {@code fstat(fd)} (x86-64 / aarch64 {@code struct stat} layout). */
+    public static Stat fstat(int fd) throws MemmapException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(256, 8);
+            check((int) FSTAT.invokeExact(CAPTURE_BUFFER.get(), fd, st), "fstat(" + fd + ")");
+            boolean x86 = "amd64".equals(System.getProperty("os.arch")) || "x86_64".equals(System.getProperty("os.arch"));
+            // x86-64: dev 0, ino 8, nlink 16, mode 24, uid 28, gid 32, rdev 40, size 48, blksize 56, blocks 64.
+            // aarch64 (generic): dev 0, ino 8, mode 16, nlink 20, uid 24, gid 28, rdev 32, size 48, blksize 56, blocks 64.
+            int mode = st.get(INT, x86 ? 24 : 16);
+            return new Stat(st.get(LONG, 0), st.get(LONG, 8), mode, st.get(LONG, 48), st.get(LONG, 64));
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code open(path, flags, mode)}. */
+    public static int open(String path, int flags, int mode) throws MemmapException {
+        try (Arena a = Arena.ofConfined()) {
+            return check((int) OPEN.invokeExact(CAPTURE_BUFFER.get(), a.allocateFrom(path), flags, mode), "open(" + path + ")");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code unlink(path)}. */
+    public static void unlink(String path) throws MemmapException {
+        try (Arena a = Arena.ofConfined()) {
+            check((int) UNLINK.invokeExact(CAPTURE_BUFFER.get(), a.allocateFrom(path)), "unlink(" + path + ")");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code close(fd)}. */
+    public static void close(int fd) throws MemmapException {
+        try {
+            check((int) CLOSE.invokeExact(CAPTURE_BUFFER.get(), fd), "close(" + fd + ")");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code getpid()}. */
+    public static int getpid() {
+        try {
+            return (int) GETPID.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+}
