@@ -302,8 +302,8 @@ public final class MemfdMemoryFile implements MemoryFile {
         fr.checkPageAligned("fr");
         mu.lock();
         try {
-            requireReferenced(fr);
-            unfree.mutateFullRange(fr.start(), fr.end(), seg -> {
+            requireReferenced(fr); // proves there is no hole, so mutateRange needs no second check
+            unfree.mutateRange(fr.start(), fr.end(), seg -> {
                 Refs r = seg.value();
                 seg.setValue(new Refs(r.refs() + 1, r.memCgId()));
                 return true;
@@ -318,10 +318,10 @@ public final class MemfdMemoryFile implements MemoryFile {
         fr.checkPageAligned("fr");
         mu.lock();
         try {
-            requireReferenced(fr);
-            java.util.List<FileRange> freed = new java.util.ArrayList<>();
-            java.util.List<Integer> freedCgroups = new java.util.ArrayList<>();
-            unfree.mutateFullRange(fr.start(), fr.end(), seg -> {
+            requireReferenced(fr); // proves there is no hole, so mutateRange needs no second check
+            java.util.List<FileRange> freed = new java.util.ArrayList<>(1);
+            java.util.List<Integer> freedCgroups = new java.util.ArrayList<>(1);
+            unfree.mutateRange(fr.start(), fr.end(), seg -> {
                 Refs r = seg.value();
                 if (r.refs() == 1) {
                     freed.add(new FileRange(seg.start(), seg.end()));
@@ -358,7 +358,7 @@ public final class MemfdMemoryFile implements MemoryFile {
         long len = fr.length();
         boolean keep = !released && retainedBytes + len <= retainedLimit;
         if (keep) {
-            mapped(fr).forEach(b -> b.segment().fill((byte) 0));
+            zero(fr);
         } else {
             punch(fr);
         }
@@ -375,12 +375,24 @@ public final class MemfdMemoryFile implements MemoryFile {
         }
     }
 
+    /** Zeroes {@code fr} through the chunk mappings. */
+    private void zero(FileRange fr) {
+        MemorySegment[] cs = chunks;
+        for (long off = fr.start(); off < fr.end(); ) {
+            int c = (int) (off / chunkSize);
+            long inChunk = off - (long) c * chunkSize;
+            long n = Math.min(fr.end() - off, chunkSize - inChunk);
+            cs[c].asSlice(inChunk, n).fill((byte) 0);
+            off += n;
+        }
+    }
+
     private void punch(FileRange fr) {
         try {
             Posix.fallocate(fd, Posix.FALLOC_FL_PUNCH_HOLE | Posix.FALLOC_FL_KEEP_SIZE, fr.start(), fr.length());
         } catch (MemmapException e) {
             // No hole punching here: zero in place so the range still reads as zero.
-            mapped(fr).forEach(b -> b.segment().fill((byte) 0));
+            zero(fr);
         }
     }
 
