@@ -196,6 +196,58 @@ class SharedAnonymousMemoryTest {
         assertEquals(0, provider.usage().liveBackings());
     }
 
+    /** Threads translating and writing their own pages of shared memory while others create and drop backings. */
+    @Test
+    void concurrentTranslateAllocateAndFree() throws Exception {
+        SharedAnonymousMemory shared = create(1024 * P);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        java.util.List<java.util.concurrent.Future<Long>> done = new java.util.ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            int me = t;
+            done.add(pool.submit(() -> {
+                java.util.Random rnd = new java.util.Random(me);
+                long ops = 0;
+                while (!stop.get()) {
+                    if (me < 2) {
+                        // Translators: each owns the pages p with p % 2 == me.
+                        long page = rnd.nextInt(512) * 2L + me;
+                        MappableRange r = new MappableRange(page * P, (page + 1) * P);
+                        TranslateResult res = shared.translate(CTX, r, new MappableRange(0, 1024 * P), AccessType.WRITE)
+                                .requireValid(r, new MappableRange(0, 1024 * P), AccessType.WRITE);
+                        Translation tr = res.translations().get(0);
+                        var seg = tr.file().mapInternal(tr.fileRange(), AccessType.READ_WRITE)
+                                .dropFirst(page * P - tr.source().start()).head().segment();
+                        long v = seg.get(ValueLayout.JAVA_LONG, 0);
+                        assertTrue(v == 0 || v == page, "page " + page + " holds " + v);
+                        seg.set(ValueLayout.JAVA_LONG, 0, page);
+                    } else {
+                        // Churners: make, touch and drop private backings.
+                        SharedAnonymousMemory m = create(8 * P);
+                        MappableRange r = new MappableRange(0, 8 * P);
+                        m.translate(CTX, r, r, AccessType.WRITE).requireValid(r, r, AccessType.WRITE);
+                        m.decRef(CTX);
+                    }
+                    ops++;
+                }
+                return ops;
+            }));
+        }
+        Thread.sleep(1500);
+        stop.set(true);
+        long total = 0;
+        for (var f : done) {
+            total += f.get();
+        }
+        pool.shutdown();
+        assertTrue(total > 1000, "ran " + total + " operations");
+        mf.checkInvariants();
+        assertEquals(1024 * P, shared.allocatedBytes());
+        assertEquals(1024 * P, mf.usage().allocated(), "only the shared memory's pages remain");
+        shared.decRef(CTX);
+        assertEquals(0, mf.usage().allocated());
+    }
+
     static final class RecordingSpace implements memmap.api.MappingSpace {
         @Override
         public void invalidate(AddrRange ar, memmap.api.InvalidateOpts opts) {}
