@@ -35,6 +35,16 @@ public final class Posix {
     public static final int MAP_PRIVATE = 0x02;
     public static final int MAP_ANONYMOUS = 0x20;
     public static final int MADV_POPULATE_WRITE = 23;
+    public static final int MS_ASYNC = 1;
+    public static final int MS_SYNC = 4;
+    public static final int O_NONBLOCK = 0x800;
+    public static final int O_NOFOLLOW = 0x20000;
+    public static final int S_IFMT = 0170000;
+    public static final int S_IFREG = 0100000;
+    public static final int S_IFIFO = 0010000;
+    public static final int S_IFCHR = 0020000;
+    public static final int S_IFDIR = 0040000;
+    public static final int O_WRONLY = 1;
     public static final int O_RDONLY = 0;
     public static final int O_RDWR = 2;
     public static final int O_CREAT = 0x40;
@@ -57,6 +67,12 @@ public final class Posix {
     private static final MethodHandle FALLOCATE = downcall("fallocate", FunctionDescriptor.of(INT, INT, INT, LONG, LONG));
     private static final MethodHandle MMAP = downcall("mmap", FunctionDescriptor.of(ADDR, ADDR, LONG, INT, INT, INT, LONG));
     private static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(INT, ADDR, LONG));
+    private static final MethodHandle PREAD = downcall("pread", FunctionDescriptor.of(LONG, INT, ADDR, LONG, LONG));
+    private static final MethodHandle PWRITE = downcall("pwrite", FunctionDescriptor.of(LONG, INT, ADDR, LONG, LONG));
+    private static final MethodHandle READ = downcall("read", FunctionDescriptor.of(LONG, INT, ADDR, LONG));
+    private static final MethodHandle WRITE = downcall("write", FunctionDescriptor.of(LONG, INT, ADDR, LONG));
+    private static final MethodHandle MSYNC = downcall("msync", FunctionDescriptor.of(INT, ADDR, LONG, INT));
+    private static final MethodHandle FDATASYNC = downcall("fdatasync", FunctionDescriptor.of(INT, INT));
     private static final MethodHandle MADVISE = downcall("madvise", FunctionDescriptor.of(INT, ADDR, LONG, INT));
     private static final MethodHandle MINCORE = downcall("mincore", FunctionDescriptor.of(INT, ADDR, LONG, ADDR));
     private static final MethodHandle MLOCK = downcall("mlock", FunctionDescriptor.of(INT, ADDR, LONG));
@@ -165,6 +181,91 @@ public final class Posix {
     public static void madvise(MemorySegment segment, long length, int advice) throws MemmapException {
         try {
             check((int) MADVISE.invokeExact(CAPTURE_BUFFER.get(), segment, length, advice), "madvise(" + advice + ")");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code pread(fd, buf, count, offset)}: bytes read (0 at end of file). {@code buf} must
+     * be native memory.
+     */
+    public static long pread(int fd, MemorySegment buf, long count, long offset) throws MemmapException {
+        try {
+            long n = (long) PREAD.invokeExact(CAPTURE_BUFFER.get(), fd, buf, count, offset);
+            if (n < 0) {
+                throw failure("pread(" + fd + ", " + count + ", " + offset + ")");
+            }
+            return n;
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code pwrite(fd, buf, count, offset)}: bytes written. {@code buf} must be native memory. */
+    public static long pwrite(int fd, MemorySegment buf, long count, long offset) throws MemmapException {
+        try {
+            long n = (long) PWRITE.invokeExact(CAPTURE_BUFFER.get(), fd, buf, count, offset);
+            if (n < 0) {
+                throw failure("pwrite(" + fd + ", " + count + ", " + offset + ")");
+            }
+            return n;
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code read(fd, buf, count)}: bytes read (0 at end of stream). */
+    public static long read(int fd, MemorySegment buf, long count) throws MemmapException {
+        try {
+            long n = (long) READ.invokeExact(CAPTURE_BUFFER.get(), fd, buf, count);
+            if (n < 0) {
+                throw failure("read(" + fd + ", " + count + ")");
+            }
+            return n;
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code write(fd, buf, count)}: bytes written. */
+    public static long write(int fd, MemorySegment buf, long count) throws MemmapException {
+        try {
+            long n = (long) WRITE.invokeExact(CAPTURE_BUFFER.get(), fd, buf, count);
+            if (n < 0) {
+                throw failure("write(" + fd + ", " + count + ")");
+            }
+            return n;
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code msync(segment, length, flags)}; the segment must start on a page boundary. */
+    public static void msync(MemorySegment segment, long length, int flags) throws MemmapException {
+        try {
+            check((int) MSYNC.invokeExact(CAPTURE_BUFFER.get(), segment, length, flags), "msync");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code fdatasync(fd)}. */
+    public static void fdatasync(int fd) throws MemmapException {
+        try {
+            check((int) FDATASYNC.invokeExact(CAPTURE_BUFFER.get(), fd), "fdatasync(" + fd + ")");
         } catch (MemmapException e) {
             throw e;
         } catch (Throwable t) {

@@ -114,8 +114,15 @@ public record Block(MemorySegment segment, boolean needSafecopy) {
             MemorySegment.copy(src.segment, 0, dst.segment, 0, n);
             return IoResult.ok(n);
         }
-        // Copy granule by granule, aligned to the page boundaries of the side that may fault,
-        // so that the count returned on a fault is exact to the faulting page.
+        // One bulk copy; only if it faults, redo it page by page (aligned to the pages of the
+        // side that may fault) to count exactly the bytes before the faulting page. Copying
+        // the same bytes twice is harmless.
+        try {
+            MemorySegment.copy(src.segment, 0, dst.segment, 0, n);
+            return IoResult.ok(n);
+        } catch (InternalError | IllegalStateException e) {
+            // Fall through to the exact, page-by-page copy.
+        }
         long base = src.needSafecopy ? src.segment.address() : dst.segment.address();
         long done = 0;
         while (done < n) {

@@ -1,0 +1,313 @@
+package memmap.hostfile.internal;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+import memmap.api.AccessType;
+import memmap.api.AddrRange;
+import memmap.api.BusError;
+import memmap.api.Context;
+import memmap.api.EndOfFile;
+import memmap.api.Errno;
+import memmap.api.FileRange;
+import memmap.api.InvalidateOpts;
+import memmap.api.MappableRange;
+import memmap.api.MappingIdentity;
+import memmap.api.MappingSet;
+import memmap.api.MappingSpace;
+import memmap.api.MemmapException;
+import memmap.api.Pages;
+import memmap.api.Resizable;
+import memmap.api.TranslateResult;
+import memmap.api.Translation;
+import memmap.api.segment.SegmentFunctions;
+import memmap.api.segment.SegmentSet;
+import memmap.posix.Posix;
+
+/**
+ * A real host file as a {@link Resizable} Mappable and its {@link MappingIdentity} (gVisor's
+ * gofer dentry in host-FD mode, spec §6.6): translations point straight at the file's own
+ * pages through {@link HostMappedFile}, so shared writes reach the file and other processes
+ * see them. One instance per (device, inode), so every mapping of a file is coherent.
+ *
+ * <p>{@link #translate} returns one translation of {@code optional} cut to the page-rounded
+ * file size; past the end it returns a {@link BusError}. Translations for write mark their
+ * range dirty; {@link #msync} forces only dirty ranges (a clean range costs a lookup) and
+ * cleans those no writable mapping can dirty again.
+ *
+ * <p>Shrinking through {@link #setSize} first invalidates every mapping of the pages past
+ * the new end, private copies included, then truncates.
+ *
+ * <p>Lock order: {@link #mapsMu} (mapping bookkeeping, size changes, msync) ranks above the
+ * address space's activeMu; {@link #dataMu} (translate, dirty set) below it.
+ */
+final class HostFileMappable implements Resizable, MappingIdentity {
+    private final HostMappedFile file;
+    private final String name;
+    private final long device;
+    private final long inode;
+    private final Runnable onRelease;
+    private final AtomicLong refs = new AtomicLong(1);
+
+    private final ReentrantLock mapsMu = new ReentrantLock();
+    private final MappingSet mappings = new MappingSet();
+
+    private final ReentrantLock dataMu = new ReentrantLock();
+    private final SegmentSet<Boolean> dirty = new SegmentSet<>(SegmentFunctions.mergeEqual());
+    private volatile long size;
+
+    HostFileMappable(HostMappedFile file, String name, long device, long inode, long size, Runnable onRelease) {
+        this.file = file;
+        this.name = name;
+        this.device = device;
+        this.inode = inode;
+        this.size = size;
+        this.onRelease = onRelease;
+    }
+
+    HostMappedFile file() {
+        return file;
+    }
+
+    // ---------------------------------------------------------------- Mappable
+
+    private static void checkMapping(AddrRange ar, long offset) {
+        ar.checkPageAligned("ar");
+        if (!Pages.isPageAligned(offset)) {
+            throw new IllegalArgumentException("offset = " + Pages.hex(offset) + " is not page-aligned");
+        }
+        if (!Pages.addFits(offset, ar.length())) {
+            throw new IllegalArgumentException("offset = " + Pages.hex(offset) + " + length " + Pages.hex(ar.length()) + " overflows 2^64");
+        }
+    }
+
+    @Override
+    public void addMapping(Context ctx, MappingSpace ms, AddrRange ar, long offset, boolean writable) throws MemmapException {
+        checkMapping(ar, offset);
+        if (writable && !file.isWritable()) {
+            throw Errno.EACCES.exception(name + " is open read-only: no shared writable mapping");
+        }
+        mapsMu.lock();
+        try {
+            mappings.addMapping(ms, ar, offset, writable);
+        } finally {
+            mapsMu.unlock();
+        }
+    }
+
+    @Override
+    public void removeMapping(Context ctx, MappingSpace ms, AddrRange ar, long offset, boolean writable) {
+        checkMapping(ar, offset);
+        mapsMu.lock();
+        try {
+            mappings.removeMapping(ms, ar, offset, writable);
+        } finally {
+            mapsMu.unlock();
+        }
+    }
+
+    @Override
+    public void copyMapping(Context ctx, MappingSpace ms, AddrRange srcAR, AddrRange dstAR, long offset, boolean writable)
+            throws MemmapException {
+        addMapping(ctx, ms, dstAR, offset, writable);
+    }
+
+    @Override
+    public TranslateResult translate(Context ctx, MappableRange required, MappableRange optional, AccessType at) {
+        required.checkPageAligned("required");
+        optional.checkPageAligned("optional");
+        if (!optional.isSupersetOf(required)) {
+            throw new IllegalArgumentException("optional = " + optional + " is not a superset of required = " + required);
+        }
+        if (at.write() && !file.isWritable()) {
+            return TranslateResult.failure(Errno.EACCES.withDetail(name + " is open read-only"));
+        }
+        long end = Pages.roundUp(size).value();
+        if (required.end() > end) {
+            // Maybe the file grew behind our back: look once before reporting SIGBUS.
+            end = Pages.roundUp(refreshSize()).value();
+        }
+        MappableRange valid = new MappableRange(0, end);
+        MappableRange req = required.intersect(valid);
+        MappableRange opt = optional.intersect(valid);
+        BusError pastEnd = req.end() != required.end() ? new BusError(EndOfFile.INSTANCE) : null;
+        if (req.isEmpty()) {
+            return TranslateResult.failure(pastEnd);
+        }
+        AccessType perms = file.isWritable() ? AccessType.ANY_ACCESS : AccessType.READ_EXECUTE;
+        if (at.write()) {
+            dataMu.lock();
+            try {
+                markDirty(opt);
+            } finally {
+                dataMu.unlock();
+            }
+        }
+        return new TranslateResult(java.util.List.of(new Translation(opt, file, opt.start(), perms)), pastEnd);
+    }
+
+    /** Adds {@code r} to the dirty set. Requires {@link #dataMu}. */
+    private void markDirty(MappableRange r) {
+        dirty.removeRange(r.start(), r.end());
+        dirty.add(r.start(), r.end(), Boolean.TRUE);
+    }
+
+    private long refreshSize() {
+        try {
+            long s = Posix.fstat(file.fd()).size();
+            size = s;
+            return s;
+        } catch (MemmapException e) {
+            return size;
+        }
+    }
+
+    @Override
+    public void invalidateUnsavable(Context ctx) {
+        mapsMu.lock();
+        try {
+            mappings.invalidateAll(InvalidateOpts.DEFAULT);
+        } finally {
+            mapsMu.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- Resizable
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public void setSize(Context ctx, long newSize) throws MemmapException {
+        if (newSize < 0) {
+            throw new IllegalArgumentException("newSize = " + newSize + " is negative");
+        }
+        if (!file.isWritable()) {
+            throw Errno.EACCES.exception(name + " is open read-only");
+        }
+        mapsMu.lock();
+        try {
+            long oldEnd = Pages.roundUp(size).value();
+            long newEnd = Pages.roundUp(newSize).value();
+            if (newEnd < oldEnd) {
+                // Linux's unmap_mapping_range(evencows=1): no cached translation and no private
+                // copy of a page past the new end survives the truncation.
+                mappings.invalidate(new MappableRange(newEnd, oldEnd), InvalidateOpts.PRIVATE);
+            }
+            Posix.ftruncate(file.fd(), newSize);
+            size = newSize;
+            if (newEnd < oldEnd) {
+                dataMu.lock();
+                try {
+                    dirty.removeRange(newEnd, oldEnd);
+                } finally {
+                    dataMu.unlock();
+                }
+            }
+        } finally {
+            mapsMu.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- MappingIdentity
+
+    @Override
+    public void incRef() {
+        long r;
+        do {
+            r = refs.get();
+            if (r <= 0) {
+                throw new IllegalStateException("incRef on released " + name);
+            }
+        } while (!refs.compareAndSet(r, r + 1));
+    }
+
+    @Override
+    public void decRef(Context ctx) {
+        long r = refs.decrementAndGet();
+        if (r < 0) {
+            throw new IllegalStateException("decRef without a reference on " + name);
+        }
+        if (r == 0) {
+            file.release();
+            if (onRelease != null) {
+                onRelease.run();
+            }
+        }
+    }
+
+    long refCount() {
+        return refs.get();
+    }
+
+    @Override
+    public String mappedName(Context ctx) {
+        return name;
+    }
+
+    @Override
+    public long deviceId() {
+        return device;
+    }
+
+    @Override
+    public long inodeId() {
+        return inode;
+    }
+
+    /**
+     * Forces the dirty parts of {@code mr} to storage. Ranges that no writable mapping can
+     * dirty again become clean; the others stay dirty (gVisor's KeepDirty).
+     */
+    @Override
+    public void msync(Context ctx, MappableRange mr) throws MemmapException {
+        if (mr.isEmpty()) {
+            return;
+        }
+        mapsMu.lock();
+        try {
+            java.util.List<MappableRange> toSync = new java.util.ArrayList<>();
+            dataMu.lock();
+            try {
+                dirty.visitRange(mr.start(), mr.end(), seg -> {
+                    toSync.add(new MappableRange(seg.start(), seg.end()).intersect(mr));
+                    return true;
+                });
+            } finally {
+                dataMu.unlock();
+            }
+            for (MappableRange r : toSync) {
+                file.sync(new FileRange(r.start(), r.end()));
+            }
+            dataMu.lock();
+            try {
+                for (MappableRange r : toSync) {
+                    if (!mappings.hasWritableMapping(r)) {
+                        dirty.removeRange(r.start(), r.end());
+                    }
+                }
+            } finally {
+                dataMu.unlock();
+            }
+        } finally {
+            mapsMu.unlock();
+        }
+    }
+
+    /** The dirty ranges (for tests and usage). */
+    long dirtyBytes() {
+        dataMu.lock();
+        try {
+            return dirty.span();
+        } finally {
+            dataMu.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "HostFile[" + name + ", dev " + Pages.hex(device) + ", ino " + inode + "]";
+    }
+}

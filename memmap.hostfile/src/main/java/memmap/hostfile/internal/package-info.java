@@ -1,0 +1,2 @@
+/** Host files as Mappables; private to the bundle, reached through the BackingProvider service. */
+package memmap.hostfile.internal;
