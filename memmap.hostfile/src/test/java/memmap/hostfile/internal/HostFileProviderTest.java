@@ -270,6 +270,30 @@ class HostFileProviderTest {
     }
 
     @Test
+    void characterDevicesAndProcfsFilesFallBack() throws Exception {
+        HostFileProvider p = provider("");
+        for (String path : List.of("/dev/zero", "/proc/self/status")) {
+            Backing b = p.create(CTX, new BackingRequest.HostFile(Path.of(path), false));
+            try {
+                HostMappedFile file = ((HostFileMappable) b.mappable()).file();
+                assertSame(BufferedIOFallback.INSTANCE,
+                        assertThrows(MemmapException.class, () -> file.mapInternal(new memmap.api.FileRange(0, P), AccessType.READ)).error(),
+                        path);
+                byte[] got = new byte[5];
+                java.util.Arrays.fill(got, (byte) 1);
+                assertEquals(IoResult.ok(5), file.bufferReadAt(0, MemorySegment.ofArray(got)), path);
+                if (path.equals("/dev/zero")) {
+                    assertArrayEquals(new byte[5], got);
+                } else {
+                    assertEquals("Name:", new String(got, StandardCharsets.US_ASCII));
+                }
+            } finally {
+                b.identity().decRef(CTX);
+            }
+        }
+    }
+
+    @Test
     void configuredFilesFallBackAndBufferedIoIsPositional() throws Exception {
         Path f = file("nommap.db", 2, (byte) 'q');
         Backing b = provider("", "**/*.db").create(CTX, new BackingRequest.HostFile(f, true));
