@@ -9,7 +9,6 @@ import java.util.Hashtable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.osgi.framework.Constants;
-import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 
@@ -89,17 +88,8 @@ class AnonymousProviderTest {
         c.update(props);
 
         // A new memory file with the new limit replaces the old one.
-        long oldId = (Long) first.reference().getProperty(Constants.SERVICE_ID);
-        MemoryFile next = null;
-        for (int i = 0; i < 100 && next == null; i++) {
-            ServiceReference<MemoryFile> ref = Framework.context().getServiceReference(MemoryFile.class);
-            if (ref != null && (Long) ref.getProperty(Constants.SERVICE_ID) != oldId) {
-                next = Framework.context().getService(ref);
-            } else {
-                Thread.sleep(50);
-            }
-        }
-        assertNotNull(next, "a reconfigured memory file\n" + Framework.diagnose());
+        MemoryFile next = Framework.awaitReplacement(MemoryFile.class, null, first.reference().getProperty(Constants.SERVICE_ID));
+        assertNotNull(next);
         MemmapException e = assertThrows(MemmapException.class, () -> {
             MemoryFile mf = Framework.await(MemoryFile.class, null);
             mf.allocate(16 * P, AllocOpts.DEFAULT);

@@ -58,6 +58,22 @@ final class Framework {
         }
     }
 
+    /**
+     * Waits (up to 10 s) for the service of {@code type} matching {@code filter} to be
+     * registered anew — a service id other than {@code oldServiceId} — as after a component
+     * was re-activated by a configuration change.
+     */
+    static <T> T awaitReplacement(Class<T> type, String filter, Object oldServiceId) throws InterruptedException {
+        for (int i = 0; i < 200; i++) {
+            Found<T> now = awaitReference(type, filter);
+            if (!now.reference().getProperty(org.osgi.framework.Constants.SERVICE_ID).equals(oldServiceId)) {
+                return now.service();
+            }
+            Thread.sleep(50);
+        }
+        return fail("no new " + type.getSimpleName() + " " + filter + " within 10 s\n" + diagnose());
+    }
+
     /** Every memmap component and, for those not active, what the component runtime says is missing. */
     static String diagnose() {
         BundleContext ctx = context();

@@ -62,16 +62,8 @@ class HostFileProviderTest {
             Dictionary<String, Object> props = new Hashtable<>();
             props.put("rootDirectory", root.toString());
             c.update(props);
-            BackingProvider confined = null;
-            for (int i = 0; i < 100 && confined == null; i++) {
-                var now = Framework.awaitReference(BackingProvider.class, HOSTFILE);
-                if (!now.reference().getProperty(Constants.SERVICE_ID).equals(before.reference().getProperty(Constants.SERVICE_ID))) {
-                    confined = now.service();
-                } else {
-                    Thread.sleep(50);
-                }
-            }
-            assertNotNull(confined, "the reconfigured provider\n" + Framework.diagnose());
+            BackingProvider confined = Framework.awaitReplacement(BackingProvider.class, HOSTFILE,
+                    before.reference().getProperty(Constants.SERVICE_ID));
             BackingProvider p = confined;
             MemmapException e = assertThrows(MemmapException.class, () -> p.create(CTX, new BackingRequest.HostFile(outside, false)));
             assertEquals(Errno.EACCES, e.errno());
