@@ -67,6 +67,7 @@ public class FallbackBench {
     MemorySegment buf;
     BlockSeq big;
     BlockSeq small;
+    BlockSeq scattered;
     ByteBuffer bigBuffer;
     ByteBuffer smallBuffer;
     long seq;
@@ -93,6 +94,11 @@ public class FallbackBench {
         buf = arena.allocate(BIG, 4096);
         big = BlockSeq.of(Block.ofSafe(buf));
         small = BlockSeq.of(Block.ofSafe(buf.asSlice(0, SMALL)));
+        Block[] pieces = new Block[16];
+        for (int i = 0; i < 16; i++) {
+            pieces[i] = Block.ofSafe(arena.allocate(SMALL, 4096));
+        }
+        scattered = BlockSeq.of(pieces);
         bigBuffer = buf.asByteBuffer();
         smallBuffer = buf.asSlice(0, SMALL).asByteBuffer();
     }
@@ -129,6 +135,12 @@ public class FallbackBench {
     @Benchmark
     public IoResult strategyRandomRead4KiB() {
         return s.read(file, nextRandom(), small);
+    }
+
+    /** 64 KiB sequential read into 16 separate 4 KiB Blocks (e.g. scattered page-cache pages). */
+    @Benchmark
+    public IoResult strategyScatteredRead16x4KiB() {
+        return s.read(file, nextSeq(), scattered);
     }
 
     @Benchmark
