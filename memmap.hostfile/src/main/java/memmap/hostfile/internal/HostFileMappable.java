@@ -1,5 +1,7 @@
 package memmap.hostfile.internal;
 
+import memmap.posix.MappedFd;
+
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -27,7 +29,7 @@ import memmap.posix.Posix;
 /**
  * A real host file as a {@link Resizable} Mappable and its {@link MappingIdentity} (gVisor's
  * gofer dentry in host-FD mode, spec §6.6): translations point straight at the file's own
- * pages through {@link HostMappedFile}, so shared writes reach the file and other processes
+ * pages through {@link MappedFd}, so shared writes reach the file and other processes
  * see them. One instance per (device, inode), so every mapping of a file is coherent.
  *
  * <p>{@link #translate} returns one translation of {@code optional} cut to the page-rounded
@@ -42,7 +44,7 @@ import memmap.posix.Posix;
  * address space's activeMu; {@link #dataMu} (translate, dirty set) below it.
  */
 final class HostFileMappable implements Resizable, MappingIdentity {
-    private final HostMappedFile file;
+    private final MappedFd file;
     private final String name;
     private final long device;
     private final long inode;
@@ -56,7 +58,7 @@ final class HostFileMappable implements Resizable, MappingIdentity {
     private final SegmentSet<Boolean> dirty = new SegmentSet<>(SegmentFunctions.mergeEqual());
     private volatile long size;
 
-    HostFileMappable(HostMappedFile file, String name, long device, long inode, long size, Runnable onRelease) {
+    HostFileMappable(MappedFd file, String name, long device, long inode, long size, Runnable onRelease) {
         this.file = file;
         this.name = name;
         this.device = device;
@@ -65,7 +67,7 @@ final class HostFileMappable implements Resizable, MappingIdentity {
         this.onRelease = onRelease;
     }
 
-    HostMappedFile file() {
+    MappedFd file() {
         return file;
     }
 

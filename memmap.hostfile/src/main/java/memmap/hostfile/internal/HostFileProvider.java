@@ -1,5 +1,7 @@
 package memmap.hostfile.internal;
 
+import memmap.posix.MappedFd;
+
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystems;
@@ -144,7 +146,7 @@ public final class HostFileProvider implements BackingProvider {
                 boolean regular = type == Posix.S_IFREG;
                 boolean mappable = regular && !isProcfs(real) && noMmap.stream().noneMatch(m -> m.matches(real));
                 boolean seekable = type != Posix.S_IFIFO;
-                HostMappedFile file = new HostMappedFile(fd, writable, mappable, seekable, real.toString());
+                MappedFd file = new MappedFd(fd, writable, mappable, seekable, real.toString());
                 HostFileMappable[] self = new HostFileMappable[1];
                 HostFileMappable m = new HostFileMappable(file, real.toString(), linuxDeviceId(st.device()), st.inode(), st.size(), () -> {
                     synchronized (open) {

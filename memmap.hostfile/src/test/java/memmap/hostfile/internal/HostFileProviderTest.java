@@ -1,5 +1,7 @@
 package memmap.hostfile.internal;
 
+import memmap.posix.MappedFd;
+
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -256,7 +258,7 @@ class HostFileProviderTest {
             MemmapException e = assertThrows(MemmapException.class,
                     () -> ((HostFileMappable) b.mappable()).file().mapInternal(new memmap.api.FileRange(0, P), AccessType.READ));
             assertSame(BufferedIOFallback.INSTANCE, e.error());
-            HostMappedFile file = ((HostFileMappable) b.mappable()).file();
+            MappedFd file = ((HostFileMappable) b.mappable()).file();
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment src = a.allocateFrom("through a pipe");
                 assertEquals(IoResult.ok(src.byteSize()), file.bufferWriteAt(0, src), "short writes are retried");
@@ -275,7 +277,7 @@ class HostFileProviderTest {
         for (String path : List.of("/dev/zero", "/proc/self/status")) {
             Backing b = p.create(CTX, new BackingRequest.HostFile(Path.of(path), false));
             try {
-                HostMappedFile file = ((HostFileMappable) b.mappable()).file();
+                MappedFd file = ((HostFileMappable) b.mappable()).file();
                 assertSame(BufferedIOFallback.INSTANCE,
                         assertThrows(MemmapException.class, () -> file.mapInternal(new memmap.api.FileRange(0, P), AccessType.READ)).error(),
                         path);
@@ -298,7 +300,7 @@ class HostFileProviderTest {
         Path f = file("nommap.db", 2, (byte) 'q');
         Backing b = provider("", "**/*.db").create(CTX, new BackingRequest.HostFile(f, true));
         try {
-            HostMappedFile file = ((HostFileMappable) b.mappable()).file();
+            MappedFd file = ((HostFileMappable) b.mappable()).file();
             assertSame(BufferedIOFallback.INSTANCE,
                     assertThrows(MemmapException.class, () -> file.mapInternal(new memmap.api.FileRange(0, P), AccessType.READ)).error());
             byte[] w = "positional".getBytes(StandardCharsets.US_ASCII);

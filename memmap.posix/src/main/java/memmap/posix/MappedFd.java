@@ -1,4 +1,4 @@
-package memmap.hostfile.internal;
+package memmap.posix;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -17,10 +17,11 @@ import memmap.api.MemmapFile;
 import memmap.api.Pages;
 import memmap.api.safemem.Block;
 import memmap.api.safemem.BlockSeq;
-import memmap.posix.Posix;
 
 /**
- * A host file as a {@link MemmapFile} (gVisor's {@code fsutil.MmapCachedFile}, spec §6.2–6.3):
+ * A file descriptor as a {@link MemmapFile} (gVisor's {@code fsutil.MmapCachedFile}, spec
+ * §6.2–6.3), shared by the providers whose memory is a host file (host files, POSIX shared
+ * memory):
  * the descriptor, and mappings of it made lazily in 2 MiB chunks, cached, and reference
  * counted per chunk.
  *
@@ -38,8 +39,9 @@ import memmap.posix.Posix;
  * <p>Lifetime: the descriptor is closed once the owning Mappable is released and no chunk
  * has a reference left. Lock: {@link #mu} is a leaf lock.
  */
-final class HostMappedFile implements MemmapFile {
-    static final long CHUNK = Pages.HUGE_PAGE_SIZE;
+public final class MappedFd implements MemmapFile {
+    /** The chunk size of the cached mappings. */
+    public static final long CHUNK = Pages.HUGE_PAGE_SIZE;
 
     private final ReentrantLock mu = new ReentrantLock();
     private final int fd;
@@ -65,7 +67,7 @@ final class HostMappedFile implements MemmapFile {
      * @param seekable whether positional I/O works (false for pipes)
      * @param path for messages
      */
-    HostMappedFile(int fd, boolean writable, boolean mappable, boolean seekable, String path) {
+    public MappedFd(int fd, boolean writable, boolean mappable, boolean seekable, String path) {
         this.fd = fd;
         this.writable = writable;
         this.mappable = mappable;
@@ -73,11 +75,13 @@ final class HostMappedFile implements MemmapFile {
         this.path = path;
     }
 
-    boolean isWritable() {
+    /** Whether the descriptor is open for writing. */
+    public boolean isWritable() {
         return writable;
     }
 
-    boolean isMappable() {
+    /** Whether mmap is used (else mapInternal signals the fallback). */
+    public boolean isMappable() {
         return mappable;
     }
 
@@ -203,7 +207,7 @@ final class HostMappedFile implements MemmapFile {
      * Forces the mapped, written pages of {@code fr} to the file and the file's data to storage
      * (msync of the chunk mappings that exist, then fdatasync).
      */
-    void sync(FileRange fr) throws MemmapException {
+    public void sync(FileRange fr) throws MemmapException {
         mu.lock();
         try {
             if (closed) {
@@ -304,7 +308,7 @@ final class HostMappedFile implements MemmapFile {
     // ---------------------------------------------------------------- lifetime
 
     /** The owning Mappable is gone: close once no chunk is referenced. */
-    void release() {
+    public void release() {
         mu.lock();
         try {
             released = true;
@@ -314,7 +318,8 @@ final class HostMappedFile implements MemmapFile {
         }
     }
 
-    boolean isClosed() {
+    /** True once the descriptor has been closed. */
+    public boolean isClosed() {
         mu.lock();
         try {
             return closed;
@@ -349,6 +354,6 @@ final class HostMappedFile implements MemmapFile {
 
     @Override
     public String toString() {
-        return "HostMappedFile[" + path + ", fd " + fd + "]";
+        return "MappedFd[" + path + ", fd " + fd + "]";
     }
 }
