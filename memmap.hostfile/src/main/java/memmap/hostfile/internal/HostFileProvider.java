@@ -1,5 +1,6 @@
 package memmap.hostfile.internal;
 
+import memmap.posix.FdMappable;
 import memmap.posix.MappedFd;
 
 import java.io.IOException;
@@ -32,7 +33,7 @@ import memmap.posix.Posix;
 
 /**
  * The backing provider of kind {@code hostfile}: opens real host files as
- * {@link HostFileMappable}s, one per (device, inode) so that all mappings of a file are
+ * {@link FdMappable}s, one per (device, inode) so that all mappings of a file are
  * coherent.
  *
  * <p>With a root directory configured, every path is resolved inside it: relative paths
@@ -69,7 +70,7 @@ public final class HostFileProvider implements BackingProvider {
     private final Path root;
     private final List<PathMatcher> noMmap = new ArrayList<>();
     private final String id;
-    private final Map<FileKey, HostFileMappable> open = new HashMap<>();
+    private final Map<FileKey, FdMappable> open = new HashMap<>();
     private volatile boolean released;
 
     /**
@@ -137,7 +138,7 @@ public final class HostFileProvider implements BackingProvider {
             }
             FileKey key = new FileKey(st.device(), st.inode());
             synchronized (open) {
-                HostFileMappable existing = open.get(key);
+                FdMappable existing = open.get(key);
                 if (existing != null && existing.refCount() > 0 && (existing.file().isWritable() || !hf.writable())) {
                     existing.incRef();
                     Posix.close(fd);
@@ -147,8 +148,8 @@ public final class HostFileProvider implements BackingProvider {
                 boolean mappable = regular && !isProcfs(real) && noMmap.stream().noneMatch(m -> m.matches(real));
                 boolean seekable = type != Posix.S_IFIFO;
                 MappedFd file = new MappedFd(fd, writable, mappable, seekable, real.toString());
-                HostFileMappable[] self = new HostFileMappable[1];
-                HostFileMappable m = new HostFileMappable(file, real.toString(), linuxDeviceId(st.device()), st.inode(), st.size(), () -> {
+                FdMappable[] self = new FdMappable[1];
+                FdMappable m = new FdMappable(file, real.toString(), linuxDeviceId(st.device()), st.inode(), st.size(), () -> {
                     synchronized (open) {
                         open.remove(key, self[0]);
                     }

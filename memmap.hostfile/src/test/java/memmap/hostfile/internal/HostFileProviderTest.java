@@ -1,5 +1,6 @@
 package memmap.hostfile.internal;
 
+import memmap.posix.FdMappable;
 import memmap.posix.MappedFd;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -145,7 +146,7 @@ class HostFileProviderTest {
     void msyncForcesOnlyDirtyRangesAndKeepsWritablyMappedOnesDirty() throws Exception {
         Path f = file("dirty", 8, (byte) 0);
         Backing b = provider("").create(CTX, new BackingRequest.HostFile(f, true));
-        HostFileMappable m = (HostFileMappable) b.mappable();
+        FdMappable m = (FdMappable) b.mappable();
         try {
             translate(b, new MappableRange(0, P), new MappableRange(0, 2 * P), AccessType.READ);
             assertEquals(0, m.dirtyBytes(), "a read translation dirties nothing");
@@ -203,7 +204,7 @@ class HostFileProviderTest {
     void truncationThroughTheProviderInvalidatesPrivatePagesThenTranslateIsABusError() throws Exception {
         Path f = file("trunc", 8, (byte) 1);
         Backing b = provider("").create(CTX, new BackingRequest.HostFile(f, true));
-        HostFileMappable m = (HostFileMappable) b.mappable();
+        FdMappable m = (FdMappable) b.mappable();
         try {
             Recorder ms = new Recorder();
             m.addMapping(CTX, ms, new AddrRange(0x40000, 0x48000), 0, false);
@@ -256,9 +257,9 @@ class HostFileProviderTest {
         Backing b = provider("").create(CTX, new BackingRequest.HostFile(fifo, false));
         try {
             MemmapException e = assertThrows(MemmapException.class,
-                    () -> ((HostFileMappable) b.mappable()).file().mapInternal(new memmap.api.FileRange(0, P), AccessType.READ));
+                    () -> ((FdMappable) b.mappable()).file().mapInternal(new memmap.api.FileRange(0, P), AccessType.READ));
             assertSame(BufferedIOFallback.INSTANCE, e.error());
-            MappedFd file = ((HostFileMappable) b.mappable()).file();
+            MappedFd file = ((FdMappable) b.mappable()).file();
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment src = a.allocateFrom("through a pipe");
                 assertEquals(IoResult.ok(src.byteSize()), file.bufferWriteAt(0, src), "short writes are retried");
@@ -277,7 +278,7 @@ class HostFileProviderTest {
         for (String path : List.of("/dev/zero", "/proc/self/status")) {
             Backing b = p.create(CTX, new BackingRequest.HostFile(Path.of(path), false));
             try {
-                MappedFd file = ((HostFileMappable) b.mappable()).file();
+                MappedFd file = ((FdMappable) b.mappable()).file();
                 assertSame(BufferedIOFallback.INSTANCE,
                         assertThrows(MemmapException.class, () -> file.mapInternal(new memmap.api.FileRange(0, P), AccessType.READ)).error(),
                         path);
@@ -300,7 +301,7 @@ class HostFileProviderTest {
         Path f = file("nommap.db", 2, (byte) 'q');
         Backing b = provider("", "**/*.db").create(CTX, new BackingRequest.HostFile(f, true));
         try {
-            MappedFd file = ((HostFileMappable) b.mappable()).file();
+            MappedFd file = ((FdMappable) b.mappable()).file();
             assertSame(BufferedIOFallback.INSTANCE,
                     assertThrows(MemmapException.class, () -> file.mapInternal(new memmap.api.FileRange(0, P), AccessType.READ)).error());
             byte[] w = "positional".getBytes(StandardCharsets.US_ASCII);

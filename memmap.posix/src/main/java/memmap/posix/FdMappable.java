@@ -1,6 +1,4 @@
-package memmap.hostfile.internal;
-
-import memmap.posix.MappedFd;
+package memmap.posix;
 
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -24,13 +22,13 @@ import memmap.api.TranslateResult;
 import memmap.api.Translation;
 import memmap.api.segment.SegmentFunctions;
 import memmap.api.segment.SegmentSet;
-import memmap.posix.Posix;
 
 /**
- * A real host file as a {@link Resizable} Mappable and its {@link MappingIdentity} (gVisor's
- * gofer dentry in host-FD mode, spec §6.6): translations point straight at the file's own
- * pages through {@link MappedFd}, so shared writes reach the file and other processes
- * see them. One instance per (device, inode), so every mapping of a file is coherent.
+ * A host file (a regular file, or a POSIX shared-memory object under /dev/shm) as a
+ * {@link Resizable} Mappable and its {@link MappingIdentity} (gVisor's gofer dentry in host-FD
+ * mode, spec §6.6): translations point straight at the file's own pages through
+ * {@link MappedFd}, so shared writes reach the file and other processes see them. Providers
+ * keep one instance per (device, inode), so every mapping of a file is coherent.
  *
  * <p>{@link #translate} returns one translation of {@code optional} cut to the page-rounded
  * file size; past the end it returns a {@link BusError}. Translations for write mark their
@@ -43,7 +41,7 @@ import memmap.posix.Posix;
  * <p>Lock order: {@link #mapsMu} (mapping bookkeeping, size changes, msync) ranks above the
  * address space's activeMu; {@link #dataMu} (translate, dirty set) below it.
  */
-final class HostFileMappable implements Resizable, MappingIdentity {
+public final class FdMappable implements Resizable, MappingIdentity {
     private final MappedFd file;
     private final String name;
     private final long device;
@@ -58,7 +56,15 @@ final class HostFileMappable implements Resizable, MappingIdentity {
     private final SegmentSet<Boolean> dirty = new SegmentSet<>(SegmentFunctions.mergeEqual());
     private volatile long size;
 
-    HostFileMappable(MappedFd file, String name, long device, long inode, long size, Runnable onRelease) {
+    /**
+     * @param file the descriptor and its mappings (owned from now on)
+     * @param name the name shown in maps
+     * @param device the device number, Linux's internal {@code major << 20 | minor}
+     * @param inode the inode number
+     * @param size the file's size now
+     * @param onRelease called once when the last reference is dropped
+     */
+    public FdMappable(MappedFd file, String name, long device, long inode, long size, Runnable onRelease) {
         this.file = file;
         this.name = name;
         this.device = device;
@@ -67,7 +73,8 @@ final class HostFileMappable implements Resizable, MappingIdentity {
         this.onRelease = onRelease;
     }
 
-    MappedFd file() {
+    /** The descriptor and its mappings. */
+    public MappedFd file() {
         return file;
     }
 
@@ -240,7 +247,8 @@ final class HostFileMappable implements Resizable, MappingIdentity {
         }
     }
 
-    long refCount() {
+    /** The current reference count. */
+    public long refCount() {
         return refs.get();
     }
 
@@ -299,7 +307,7 @@ final class HostFileMappable implements Resizable, MappingIdentity {
     }
 
     /** The dirty ranges (for tests and usage). */
-    long dirtyBytes() {
+    public long dirtyBytes() {
         dataMu.lock();
         try {
             return dirty.span();
@@ -310,6 +318,6 @@ final class HostFileMappable implements Resizable, MappingIdentity {
 
     @Override
     public String toString() {
-        return "HostFile[" + name + ", dev " + Pages.hex(device) + ", ino " + inode + "]";
+        return "FdMappable[" + name + ", dev " + Pages.hex(device) + ", ino " + inode + "]";
     }
 }
