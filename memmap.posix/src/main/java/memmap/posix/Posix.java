@@ -330,6 +330,18 @@ public final class Posix {
         public long allocatedBytes() {
             return blocks * 512;
         }
+
+        /** The device as Linux's internal {@code major << 20 | minor} (glibc's dev_t is new_encode_dev). */
+        public long linuxDevice() {
+            return linuxDeviceId(device);
+        }
+
+        /** glibc's dev_t (new_encode_dev) as Linux's internal {@code major << 20 | minor}. */
+        public static long linuxDeviceId(long dev) {
+            long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
+            long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL);
+            return (major << 20) | (minor & 0xfffff);
+        }
     }
 
     /** {@code fstat(fd)} (x86-64 / aarch64 {@code struct stat} layout). */

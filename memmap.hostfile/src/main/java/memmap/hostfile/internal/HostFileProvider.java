@@ -149,7 +149,7 @@ public final class HostFileProvider implements BackingProvider {
                 boolean seekable = type != Posix.S_IFIFO;
                 MappedFd file = new MappedFd(fd, writable, mappable, seekable, real.toString());
                 FdMappable[] self = new FdMappable[1];
-                FdMappable m = new FdMappable(file, real.toString(), linuxDeviceId(st.device()), st.inode(), st.size(), () -> {
+                FdMappable m = new FdMappable(file, real.toString(), st.linuxDevice(), st.inode(), st.size(), () -> {
                     synchronized (open) {
                         open.remove(key, self[0]);
                     }
@@ -238,12 +238,6 @@ public final class HostFileProvider implements BackingProvider {
         return real.startsWith("/proc") || real.startsWith("/sys");
     }
 
-    /** glibc's dev_t (new_encode_dev) as Linux's internal {@code major << 20 | minor}. */
-    static long linuxDeviceId(long dev) {
-        long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
-        long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL);
-        return (major << 20) | (minor & 0xfffff);
-    }
 
     private static void closeQuietly(int fd) {
         try {

@@ -175,14 +175,14 @@ class HostFileProviderTest {
             assertEquals(f.toRealPath().toString(), b.identity().mappedName(CTX));
             assertEquals(((Number) Files.getAttribute(f, "unix:ino")).longValue(), b.identity().inodeId());
             long dev = ((Number) Files.getAttribute(f, "unix:dev")).longValue();
-            assertEquals(HostFileProvider.linuxDeviceId(dev), b.identity().deviceId());
+            assertEquals(memmap.posix.Posix.Stat.linuxDeviceId(dev), b.identity().deviceId());
             Backing again = provider("").create(CTX, new BackingRequest.HostFile(f, false));
             assertNotSame(b.mappable(), again.mappable(), "different providers");
             again.identity().decRef(CTX);
         } finally {
             b.identity().decRef(CTX);
         }
-        assertEquals((8L << 20) | 1, HostFileProvider.linuxDeviceId(0x801), "8:1 as major << 20 | minor");
+        assertEquals((8L << 20) | 1, memmap.posix.Posix.Stat.linuxDeviceId(0x801), "8:1 as major << 20 | minor");
     }
 
     @Test

@@ -1,0 +1,130 @@
+package memmap.api.provider;
+
+import java.util.List;
+
+import memmap.api.Context;
+import memmap.api.MMapOpts;
+import memmap.api.MemmapException;
+
+/**
+ * System V shared memory (gVisor's {@code kernel/shm}, spec §7): {@code shmget},
+ * {@code shmat}'s attach step and {@code shmctl}, over segments whose memory comes from the
+ * {@code MemoryFile} service. Registered by {@code memmap.shm}.
+ *
+ * <p>Every failure is a {@link MemmapException} carrying Linux's errno, checked in the order
+ * the spec gives (EINVAL, ENOSPC, EACCES, EEXIST, ENOENT, ENOMEM, EIDRM, EPERM).
+ *
+ * <p>Thread safety: every method may be called concurrently. Lock order: registry, then segment.
+ */
+@org.osgi.annotation.versioning.ProviderType
+public interface SysVSharedMemory {
+    /** The key that always makes a new segment. */
+    int IPC_PRIVATE = 0;
+    /** shmget: create the segment if the key has none. */
+    int IPC_CREAT = 01000;
+    /** shmget: with IPC_CREAT, fail with EEXIST if the key has a segment. */
+    int IPC_EXCL = 02000;
+    /** shmat: attach read-only. */
+    int SHM_RDONLY = 010000;
+    /** shmat: replace whatever is mapped at the address (fixed). */
+    int SHM_REMAP = 040000;
+    /** shmat: attach executable. */
+    int SHM_EXEC = 0100000;
+    /** The mode bit IPC_STAT reports for a segment marked for destruction. */
+    int SHM_DEST = 01000;
+
+    /**
+     * {@code shmget(key, size, flags)}: the id of the segment for {@code key}, made if asked.
+     * The low 9 bits of {@code flags} are the mode of a new segment and the access requested
+     * of an existing one.
+     */
+    int get(Context ctx, int key, long size, int flags) throws MemmapException;
+
+    /**
+     * {@code shmat}'s attach step: checks access and returns what to mmap (the segment as
+     * Mappable and identity, shared, its size, the permissions the flags ask for). The returned
+     * attachment holds a reference that keeps the segment alive until it is closed: map it,
+     * then close it.
+     *
+     * @throws MemmapException EINVAL for an unknown id, EACCES without the access asked for
+     */
+    Attachment attach(Context ctx, int id, long addr, int flags) throws MemmapException;
+
+    /** A segment ready to be mapped; closing it drops the lookup reference. */
+    interface Attachment extends AutoCloseable {
+        /** What to mmap. */
+        MMapOpts opts();
+
+        @Override
+        void close();
+    }
+
+    /** {@code IPC_STAT} (read permission needed). */
+    ShmStat stat(Context ctx, int id) throws MemmapException;
+
+    /** {@code IPC_SET}: new owner and mode (owner, creator or CAP_SYS_ADMIN only: else EPERM). */
+    void set(Context ctx, int id, int uid, int gid, int mode) throws MemmapException;
+
+    /**
+     * {@code IPC_RMID}: the key is forgotten at once; the segment is destroyed when its last
+     * attachment goes. Calling it again is a no-op.
+     */
+    void remove(Context ctx, int id) throws MemmapException;
+
+    /** {@code SHM_LOCK}: accepted for an existing segment (memory here is not swapped). */
+    void lock(Context ctx, int id) throws MemmapException;
+
+    /** {@code SHM_UNLOCK}: accepted for an existing segment. */
+    void unlock(Context ctx, int id) throws MemmapException;
+
+    /** {@code IPC_INFO}: the limits. */
+    IpcInfo ipcInfo();
+
+    /** {@code SHM_INFO}: usage. */
+    ShmInfo shmInfo();
+
+    /** Every live segment, by id (what {@code ipcs -m} lists). */
+    List<ShmStat> list();
+
+    /**
+     * The limits.
+     *
+     * @param shmMax largest segment (bytes)
+     * @param shmMin smallest segment (bytes)
+     * @param shmMni most segments
+     * @param shmSeg most segments one process attaches
+     * @param shmAll most pages in all segments
+     */
+    record IpcInfo(long shmMax, long shmMin, long shmMni, long shmSeg, long shmAll) {}
+
+    /**
+     * Usage.
+     *
+     * @param usedIds the last id handed out
+     * @param shmTot pages in all segments
+     * @param shmRss resident pages
+     * @param shmSwp swapped pages (always 0)
+     */
+    record ShmInfo(long usedIds, long shmTot, long shmRss, long shmSwp) {}
+
+    /**
+     * What {@code IPC_STAT} reports.
+     *
+     * @param id the segment id
+     * @param key its key (0 once removed)
+     * @param uid owner user
+     * @param gid owner group
+     * @param cuid creator user
+     * @param cgid creator group
+     * @param mode permission bits, plus {@link #SHM_DEST} when marked for destruction
+     * @param size the size asked for at creation
+     * @param atime last attach, epoch seconds (0: never)
+     * @param dtime last detach, epoch seconds (0: never)
+     * @param ctime creation or last IPC_SET, epoch seconds
+     * @param cpid creator's process id
+     * @param lpid process id of the last attach or detach
+     * @param nattach attachments now
+     */
+    record ShmStat(int id, int key, int uid, int gid, int cuid, int cgid, int mode, long size, long atime, long dtime,
+            long ctime, int cpid, int lpid, long nattach) {}
+}

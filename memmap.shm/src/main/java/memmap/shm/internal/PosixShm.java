@@ -1,0 +1,99 @@
+package memmap.shm.internal;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import memmap.api.Context;
+import memmap.api.Errno;
+import memmap.api.MemmapException;
+import memmap.api.provider.Backing;
+import memmap.api.provider.BackingRequest;
+import memmap.api.provider.PosixSharedMemory;
+import memmap.posix.FdMappable;
+import memmap.posix.MappedFd;
+import memmap.posix.Posix;
+
+/**
+ * POSIX named shared memory: {@code shm_open}/{@code shm_unlink} on files under a shm
+ * directory ({@code /dev/shm}), mapped through {@link FdMappable} so any process that opens
+ * the same name shares the pages. One Mappable per (device, inode), so every mapping of a
+ * segment is coherent. Errors are the host's own errno.
+ */
+final class PosixShm implements PosixSharedMemory {
+    private final String dir;
+    private final String providerId;
+    private final Map<Long, FdMappable> open = new HashMap<>();
+
+    PosixShm(String dir, String providerId) {
+        this.dir = dir;
+        this.providerId = providerId;
+    }
+
+    /** The file of segment {@code name} (a leading {@code /} allowed), or EINVAL naming it. */
+    String path(String name) throws MemmapException {
+        String n = name != null && name.startsWith("/") ? name.substring(1) : name;
+        if (n == null || n.isEmpty() || n.contains("/") || n.equals(".") || n.equals("..") || n.contains("\0")
+                || n.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+            throw Errno.EINVAL.exception("name = \"" + name + "\" is not a shared-memory name (one path component, no '/', at most 255 bytes)");
+        }
+        return dir + "/" + n;
+    }
+
+    @Override
+    public Backing open(Context ctx, String name, int flags, int mode) throws MemmapException {
+        return open(ctx, name, flags, mode, new BackingRequest.SharedMemory(name, 0));
+    }
+
+    Backing open(Context ctx, String name, int flags, int mode, BackingRequest request) throws MemmapException {
+        String path = path(name);
+        int access = flags & 3;
+        if (access != O_RDONLY && access != O_RDWR) {
+            throw Errno.EINVAL.exception("flags = " + Integer.toOctalString(flags) + ": open for O_RDONLY or O_RDWR");
+        }
+        int fd = Posix.open(path, flags | Posix.O_CLOEXEC | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, mode & 0777);
+        try {
+            Posix.Stat st = Posix.fstat(fd);
+            if ((st.mode() & Posix.S_IFMT) != Posix.S_IFREG) {
+                throw Errno.EINVAL.exception(path + " is not a regular file");
+            }
+            synchronized (open) {
+                FdMappable existing = open.get(st.inode());
+                boolean writable = access == O_RDWR;
+                if (existing != null && existing.refCount() > 0 && (existing.file().isWritable() || !writable)) {
+                    existing.incRef();
+                    Posix.close(fd);
+                    return new Backing(request, existing, existing, providerId);
+                }
+                MappedFd file = new MappedFd(fd, writable, true, true, path);
+                FdMappable[] self = new FdMappable[1];
+                FdMappable m = new FdMappable(file, path, st.linuxDevice(), st.inode(), st.size(), () -> {
+                    synchronized (open) {
+                        open.remove(st.inode(), self[0]);
+                    }
+                });
+                self[0] = m;
+                open.put(st.inode(), m);
+                return new Backing(request, m, m, providerId);
+            }
+        } catch (MemmapException | RuntimeException e) {
+            try {
+                Posix.close(fd);
+            } catch (MemmapException ignored) {
+                // The descriptor is gone either way.
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public void unlink(Context ctx, String name) throws MemmapException {
+        Posix.unlink(path(name));
+    }
+
+    int count() {
+        synchronized (open) {
+            return open.size();
+        }
+    }
+
+}

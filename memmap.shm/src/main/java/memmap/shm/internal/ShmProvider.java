@@ -1,0 +1,215 @@
+package memmap.shm.internal;
+
+import java.util.List;
+import java.util.Map;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import memmap.api.Context;
+import memmap.api.MemmapException;
+import memmap.api.MemoryFile;
+import memmap.api.Resizable;
+import memmap.api.provider.Backing;
+import memmap.api.provider.BackingKind;
+import memmap.api.provider.BackingProvider;
+import memmap.api.provider.BackingRequest;
+import memmap.api.provider.PosixSharedMemory;
+import memmap.api.provider.ProviderUsage;
+import memmap.api.provider.SysVSharedMemory;
+
+/**
+ * Shared memory as services: the {@link BackingProvider} of kind {@code shm} (POSIX named
+ * segments by request), {@link SysVSharedMemory} (a registry whose memory comes from the
+ * {@link MemoryFile} service) and {@link PosixSharedMemory}.
+ *
+ * <p>Deactivation releases: the registry forgets its keys and drops its own references, so
+ * each segment lives exactly as long as its attachments; POSIX segments stay mapped until
+ * their last reference goes.
+ */
+@Component(service = {BackingProvider.class, SysVSharedMemory.class, PosixSharedMemory.class},
+        property = BackingProvider.KIND + "=shm", configurationPid = ShmProvider.PID, immediate = true)
+@Designate(ocd = ShmProvider.Config.class)
+public final class ShmProvider implements BackingProvider, SysVSharedMemory, PosixSharedMemory {
+    /** The Config Admin PID of the limits. */
+    public static final String PID = "memmap.shm";
+
+    /** Limits (Linux's defaults) and where POSIX segments live. */
+    @ObjectClassDefinition(name = "memmap shared memory", description = "System V limits and the POSIX shared-memory directory.")
+    public @interface Config {
+        @AttributeDefinition(name = "SHMMIN", description = "Smallest segment, bytes.")
+        long shmMin() default 1;
+
+        @AttributeDefinition(name = "SHMMAX", description = "Largest segment, bytes (unsigned; -16777217 is Linux's 2^64 - 1 - 2^24).")
+        long shmMax() default -1L - (1L << 24);
+
+        @AttributeDefinition(name = "SHMALL", description = "Most pages in all segments (unsigned).")
+        long shmAll() default -1L - (1L << 24);
+
+        @AttributeDefinition(name = "SHMMNI", description = "Most segments.")
+        long shmMni() default 4096;
+
+        @AttributeDefinition(name = "POSIX directory", description = "Where named segments live (a tmpfs every process can open).")
+        String posixDirectory() default "/dev/shm";
+
+        @AttributeDefinition(name = "Device", description = "Device number shown in maps for System V segments (major << 20 | minor).")
+        long deviceId() default 1;
+    }
+
+    private final ShmRegistry registry;
+    private final PosixShm posix;
+    private final String id;
+    private volatile boolean released;
+
+    @Activate
+    public ShmProvider(@Reference MemoryFile memoryFile, Config config, Map<String, Object> properties) {
+        this.id = "memmap.shm/" + properties.getOrDefault("component.id", "0");
+        this.registry = new ShmRegistry(memoryFile, config.deviceId(), limits(config));
+        this.posix = new PosixShm(config.posixDirectory(), id);
+    }
+
+    private static ShmRegistry.Limits limits(Config c) {
+        if (c.shmMni() <= 0) {
+            throw new IllegalArgumentException("shmMni = " + c.shmMni() + " must be positive");
+        }
+        return new ShmRegistry.Limits(c.shmMin(), c.shmMax(), c.shmAll(), c.shmMni());
+    }
+
+    /** Limits change live; they apply to the next shmget. */
+    @Modified
+    void modified(Config config) {
+        registry.setLimits(limits(config));
+    }
+
+    @Deactivate
+    void deactivate() {
+        released = true;
+        registry.release(Context.background());
+    }
+
+    private void requireLive() {
+        if (released) {
+            throw new IllegalStateException("provider " + id + " has been released");
+        }
+    }
+
+    // ---------------------------------------------------------------- BackingProvider
+
+    @Override
+    public BackingKind kind() {
+        return BackingKind.SHARED_MEMORY;
+    }
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    /** A POSIX named segment, created if missing and grown to the requested size. */
+    @Override
+    public Backing create(Context ctx, BackingRequest request) throws MemmapException {
+        if (!(request instanceof BackingRequest.SharedMemory shm)) {
+            throw new IllegalArgumentException("request = " + request + " is not for shared memory");
+        }
+        requireLive();
+        Backing b = posix.open(ctx, shm.name(), O_RDWR | O_CREAT, 0600, request);
+        Resizable r = (Resizable) b.mappable();
+        if (shm.size() != 0 && r.size() < shm.size()) {
+            try {
+                r.setSize(ctx, shm.size());
+            } catch (MemmapException | RuntimeException e) {
+                b.identity().decRef(ctx);
+                throw e;
+            }
+        }
+        return b;
+    }
+
+    /** Named segments are handed over by name: the new provider opens the same file. */
+    @Override
+    public Backing adopt(Context ctx, Backing live) throws MemmapException {
+        if (!(live.request() instanceof BackingRequest.SharedMemory)) {
+            throw new IllegalArgumentException("live = " + live + " is not shared memory");
+        }
+        return create(ctx, live.request());
+    }
+
+    @Override
+    public ProviderUsage usage() {
+        SysVSharedMemory.ShmInfo info = registry.shmInfo();
+        long bytes = info.shmTot() * memmap.api.Pages.PAGE_SIZE;
+        return new ProviderUsage(registry.count() + posix.count(), bytes, bytes);
+    }
+
+    // ---------------------------------------------------------------- System V
+
+    @Override
+    public int get(Context ctx, int key, long size, int flags) throws MemmapException {
+        requireLive();
+        return registry.get(ctx, key, size, flags);
+    }
+
+    @Override
+    public Attachment attach(Context ctx, int shmid, long addr, int flags) throws MemmapException {
+        return registry.attach(ctx, shmid, addr, flags);
+    }
+
+    @Override
+    public ShmStat stat(Context ctx, int shmid) throws MemmapException {
+        return registry.stat(ctx, shmid);
+    }
+
+    @Override
+    public void set(Context ctx, int shmid, int uid, int gid, int mode) throws MemmapException {
+        registry.set(ctx, shmid, uid, gid, mode);
+    }
+
+    @Override
+    public void remove(Context ctx, int shmid) throws MemmapException {
+        registry.remove(ctx, shmid);
+    }
+
+    @Override
+    public void lock(Context ctx, int shmid) throws MemmapException {
+        registry.lock(ctx, shmid);
+    }
+
+    @Override
+    public void unlock(Context ctx, int shmid) throws MemmapException {
+        registry.unlock(ctx, shmid);
+    }
+
+    @Override
+    public IpcInfo ipcInfo() {
+        return registry.ipcInfo();
+    }
+
+    @Override
+    public ShmInfo shmInfo() {
+        return registry.shmInfo();
+    }
+
+    @Override
+    public List<ShmStat> list() {
+        return registry.list();
+    }
+
+    // ---------------------------------------------------------------- POSIX
+
+    @Override
+    public Backing open(Context ctx, String name, int flags, int mode) throws MemmapException {
+        requireLive();
+        return posix.open(ctx, name, flags, mode);
+    }
+
+    @Override
+    public void unlink(Context ctx, String name) throws MemmapException {
+        posix.unlink(ctx, name);
+    }
+}
