@@ -80,4 +80,39 @@ public interface Mappable {
      * @throws MemmapException on failure
      */
     void invalidateUnsavable(Context ctx) throws MemmapException;
+
+    /**
+     * Checks the arguments of {@link #addMapping}, {@link #removeMapping} and
+     * {@link #copyMapping}: {@code ar} non-empty and page-aligned, {@code offset} page-aligned,
+     * {@code offset + ar.length()} within 2^64.
+     *
+     * @return the Mappable offsets mapped
+     * @throws IllegalArgumentException naming the argument and its value otherwise
+     */
+    static MappableRange checkMapping(AddrRange ar, long offset) {
+        ar.checkPageAligned("ar");
+        if (!Pages.isPageAligned(offset)) {
+            throw new IllegalArgumentException("offset = " + Pages.hex(offset) + " is not page-aligned");
+        }
+        long end = offset + ar.length();
+        if (Long.compareUnsigned(end, offset) <= 0) {
+            throw new IllegalArgumentException("offset = " + Pages.hex(offset) + " + length " + Pages.hex(ar.length())
+                    + " overflows 2^64");
+        }
+        return new MappableRange(offset, end);
+    }
+
+    /**
+     * Checks the arguments of {@link #translate}: both ranges non-empty and page-aligned,
+     * {@code optional ⊇ required}.
+     *
+     * @throws IllegalArgumentException naming the argument and its value otherwise
+     */
+    static void checkTranslate(MappableRange required, MappableRange optional) {
+        required.checkPageAligned("required");
+        optional.checkPageAligned("optional");
+        if (!optional.isSupersetOf(required)) {
+            throw new IllegalArgumentException("optional = " + optional + " is not a superset of required = " + required);
+        }
+    }
 }

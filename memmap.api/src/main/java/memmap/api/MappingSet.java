@@ -78,19 +78,6 @@ public final class MappingSet {
         return new MappingOfRange(ms, new AddrRange(start, start + subset.length()), writable);
     }
 
-    private static MappableRange mappedRange(AddrRange ar, long offset) {
-        ar.checkPageAligned("ar");
-        if (!Pages.isPageAligned(offset)) {
-            throw new IllegalArgumentException("offset = " + Pages.hex(offset) + " is not page-aligned");
-        }
-        long end = offset + ar.length();
-        if (Long.compareUnsigned(end, offset) <= 0) {
-            throw new IllegalArgumentException("offset = " + Pages.hex(offset) + " + length " + Pages.hex(ar.length())
-                    + " overflows 2^64");
-        }
-        return new MappableRange(offset, end);
-    }
-
     /**
      * Records that {@code ms} maps offsets {@code [offset, offset + ar.length())} at
      * addresses {@code ar}.
@@ -102,7 +89,7 @@ public final class MappingSet {
      */
     public List<MappableRange> addMapping(MappingSpace ms, AddrRange ar, long offset, boolean writable) {
         java.util.Objects.requireNonNull(ms, "ms");
-        MappableRange mr = mappedRange(ar, offset);
+        MappableRange mr = Mappable.checkMapping(ar, offset);
         List<MappableRange> mapped = new ArrayList<>(1);
         Segment.Step<MappingsOfRange> at = set.find(mr.start());
         Segment<MappingsOfRange> seg = at.segment();
@@ -141,7 +128,7 @@ public final class MappingSet {
      */
     public List<MappableRange> removeMapping(MappingSpace ms, AddrRange ar, long offset, boolean writable) {
         java.util.Objects.requireNonNull(ms, "ms");
-        MappableRange mr = mappedRange(ar, offset);
+        MappableRange mr = Mappable.checkMapping(ar, offset);
         List<MappableRange> unmapped = new ArrayList<>(1);
         Segment<MappingsOfRange> seg = set.findSegment(mr.start());
         if (seg == null) {

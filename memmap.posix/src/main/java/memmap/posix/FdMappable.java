@@ -1,6 +1,5 @@
 package memmap.posix;
 
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 import memmap.api.AccessType;
@@ -11,12 +10,14 @@ import memmap.api.EndOfFile;
 import memmap.api.Errno;
 import memmap.api.FileRange;
 import memmap.api.InvalidateOpts;
+import memmap.api.Mappable;
 import memmap.api.MappableRange;
 import memmap.api.MappingIdentity;
 import memmap.api.MappingSet;
 import memmap.api.MappingSpace;
 import memmap.api.MemmapException;
 import memmap.api.Pages;
+import memmap.api.RefCount;
 import memmap.api.Resizable;
 import memmap.api.TranslateResult;
 import memmap.api.Translation;
@@ -47,7 +48,7 @@ public final class FdMappable implements Resizable, MappingIdentity {
     private final long device;
     private final long inode;
     private final Runnable onRelease;
-    private final AtomicLong refs = new AtomicLong(1);
+    private final RefCount refs = new RefCount(this);
 
     private final ReentrantLock mapsMu = new ReentrantLock();
     private final MappingSet mappings = new MappingSet();
@@ -80,19 +81,9 @@ public final class FdMappable implements Resizable, MappingIdentity {
 
     // ---------------------------------------------------------------- Mappable
 
-    private static void checkMapping(AddrRange ar, long offset) {
-        ar.checkPageAligned("ar");
-        if (!Pages.isPageAligned(offset)) {
-            throw new IllegalArgumentException("offset = " + Pages.hex(offset) + " is not page-aligned");
-        }
-        if (!Pages.addFits(offset, ar.length())) {
-            throw new IllegalArgumentException("offset = " + Pages.hex(offset) + " + length " + Pages.hex(ar.length()) + " overflows 2^64");
-        }
-    }
-
     @Override
     public void addMapping(Context ctx, MappingSpace ms, AddrRange ar, long offset, boolean writable) throws MemmapException {
-        checkMapping(ar, offset);
+        Mappable.checkMapping(ar, offset);
         if (writable && !file.isWritable()) {
             throw Errno.EACCES.exception(name + " is open read-only: no shared writable mapping");
         }
@@ -106,7 +97,7 @@ public final class FdMappable implements Resizable, MappingIdentity {
 
     @Override
     public void removeMapping(Context ctx, MappingSpace ms, AddrRange ar, long offset, boolean writable) {
-        checkMapping(ar, offset);
+        Mappable.checkMapping(ar, offset);
         mapsMu.lock();
         try {
             mappings.removeMapping(ms, ar, offset, writable);
@@ -123,11 +114,7 @@ public final class FdMappable implements Resizable, MappingIdentity {
 
     @Override
     public TranslateResult translate(Context ctx, MappableRange required, MappableRange optional, AccessType at) {
-        required.checkPageAligned("required");
-        optional.checkPageAligned("optional");
-        if (!optional.isSupersetOf(required)) {
-            throw new IllegalArgumentException("optional = " + optional + " is not a superset of required = " + required);
-        }
+        Mappable.checkTranslate(required, optional);
         if (at.write() && !file.isWritable()) {
             return TranslateResult.failure(Errno.EACCES.withDetail(name + " is open read-only"));
         }
@@ -224,22 +211,17 @@ public final class FdMappable implements Resizable, MappingIdentity {
 
     @Override
     public void incRef() {
-        long r;
-        do {
-            r = refs.get();
-            if (r <= 0) {
-                throw new IllegalStateException("incRef on released " + name);
-            }
-        } while (!refs.compareAndSet(r, r + 1));
+        refs.incRef();
+    }
+
+    /** One more reference if still alive. */
+    public boolean tryIncRef() {
+        return refs.tryIncRef();
     }
 
     @Override
     public void decRef(Context ctx) {
-        long r = refs.decrementAndGet();
-        if (r < 0) {
-            throw new IllegalStateException("decRef without a reference on " + name);
-        }
-        if (r == 0) {
+        if (refs.decRef()) {
             file.release();
             if (onRelease != null) {
                 onRelease.run();

@@ -2,7 +2,6 @@ package memmap.anon.internal;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 import memmap.api.AccessType;
@@ -22,6 +21,7 @@ import memmap.api.MemmapError;
 import memmap.api.MemmapException;
 import memmap.api.MemoryFile;
 import memmap.api.Pages;
+import memmap.api.RefCount;
 import memmap.api.TranslateResult;
 import memmap.api.Translation;
 import memmap.api.segment.Gap;
@@ -65,7 +65,7 @@ public final class SharedAnonymousMemory implements Mappable, MappingIdentity {
     private final long fillAhead;
     private final boolean populate;
     private final Runnable onRelease;
-    private final AtomicLong refs = new AtomicLong(1);
+    private final RefCount refs = new RefCount(this);
 
     private final ReentrantLock mapsMu = new ReentrantLock();
     private final MappingSet mappings = new MappingSet();
@@ -118,20 +118,9 @@ public final class SharedAnonymousMemory implements Mappable, MappingIdentity {
 
     // ---------------------------------------------------------------- Mappable
 
-    private static MappableRange checkMapping(AddrRange ar, long offset) {
-        ar.checkPageAligned("ar");
-        if (!Pages.isPageAligned(offset)) {
-            throw new IllegalArgumentException("offset = " + Pages.hex(offset) + " is not page-aligned");
-        }
-        if (!Pages.addFits(offset, ar.length())) {
-            throw new IllegalArgumentException("offset = " + Pages.hex(offset) + " + length " + Pages.hex(ar.length()) + " overflows 2^64");
-        }
-        return new MappableRange(offset, offset + ar.length());
-    }
-
     @Override
     public void addMapping(Context ctx, MappingSpace ms, AddrRange ar, long offset, boolean writable) {
-        checkMapping(ar, offset);
+        Mappable.checkMapping(ar, offset);
         mapsMu.lock();
         try {
             mappings.addMapping(ms, ar, offset, writable);
@@ -142,7 +131,7 @@ public final class SharedAnonymousMemory implements Mappable, MappingIdentity {
 
     @Override
     public void removeMapping(Context ctx, MappingSpace ms, AddrRange ar, long offset, boolean writable) {
-        checkMapping(ar, offset);
+        Mappable.checkMapping(ar, offset);
         mapsMu.lock();
         try {
             mappings.removeMapping(ms, ar, offset, writable);
@@ -158,11 +147,7 @@ public final class SharedAnonymousMemory implements Mappable, MappingIdentity {
 
     @Override
     public TranslateResult translate(Context ctx, MappableRange required, MappableRange optional, AccessType at) {
-        required.checkPageAligned("required");
-        optional.checkPageAligned("optional");
-        if (!optional.isSupersetOf(required)) {
-            throw new IllegalArgumentException("optional = " + optional + " is not a superset of required = " + required);
-        }
+        Mappable.checkTranslate(required, optional);
         MappableRange valid = new MappableRange(0, size);
         MappableRange req = required.intersect(valid);
         MappableRange opt = optional.intersect(valid);
@@ -242,22 +227,12 @@ public final class SharedAnonymousMemory implements Mappable, MappingIdentity {
 
     @Override
     public void incRef() {
-        long r;
-        do {
-            r = refs.get();
-            if (r <= 0) {
-                throw new IllegalStateException("incRef on released shared anonymous memory (inode " + inode + ")");
-            }
-        } while (!refs.compareAndSet(r, r + 1));
+        refs.incRef();
     }
 
     @Override
     public void decRef(Context ctx) {
-        long r = refs.decrementAndGet();
-        if (r < 0) {
-            throw new IllegalStateException("decRef without a reference on shared anonymous memory (inode " + inode + ")");
-        }
-        if (r == 0) {
+        if (refs.decRef()) {
             release();
         }
     }

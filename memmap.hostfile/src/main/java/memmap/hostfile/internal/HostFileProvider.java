@@ -1,7 +1,7 @@
 package memmap.hostfile.internal;
 
 import memmap.posix.FdMappable;
-import memmap.posix.MappedFd;
+import memmap.posix.FdMappableCache;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
@@ -10,7 +10,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -64,13 +63,10 @@ public final class HostFileProvider implements BackingProvider {
         String[] noMmap() default {};
     }
 
-    /** A file's identity on the host. */
-    private record FileKey(long device, long inode) {}
-
     private final Path root;
     private final List<PathMatcher> noMmap = new ArrayList<>();
     private final String id;
-    private final Map<FileKey, FdMappable> open = new HashMap<>();
+    private final FdMappableCache files = new FdMappableCache();
     private volatile boolean released;
 
     /**
@@ -136,28 +132,10 @@ public final class HostFileProvider implements BackingProvider {
             if (hf.writable() && !writable) {
                 throw Errno.EACCES.exception("path = " + hf.path() + " cannot be opened for writing: no shared writable mapping");
             }
-            FileKey key = new FileKey(st.device(), st.inode());
-            synchronized (open) {
-                FdMappable existing = open.get(key);
-                if (existing != null && existing.refCount() > 0 && (existing.file().isWritable() || !hf.writable())) {
-                    existing.incRef();
-                    Posix.close(fd);
-                    return new Backing(request, existing, existing, id);
-                }
-                boolean regular = type == Posix.S_IFREG;
-                boolean mappable = regular && !isProcfs(real) && noMmap.stream().noneMatch(m -> m.matches(real));
-                boolean seekable = type != Posix.S_IFIFO;
-                MappedFd file = new MappedFd(fd, writable, mappable, seekable, real.toString());
-                FdMappable[] self = new FdMappable[1];
-                FdMappable m = new FdMappable(file, real.toString(), st.linuxDevice(), st.inode(), st.size(), () -> {
-                    synchronized (open) {
-                        open.remove(key, self[0]);
-                    }
-                });
-                self[0] = m;
-                open.put(key, m);
-                return new Backing(request, m, m, id);
-            }
+            boolean regular = type == Posix.S_IFREG;
+            boolean mappable = regular && !isProcfs(real) && noMmap.stream().noneMatch(m -> m.matches(real));
+            FdMappable m = files.get(fd, st, real.toString(), writable, mappable, type != Posix.S_IFIFO);
+            return new Backing(request, m, m, id);
         } catch (MemmapException | RuntimeException e) {
             closeQuietly(fd);
             throw e;
@@ -175,9 +153,7 @@ public final class HostFileProvider implements BackingProvider {
 
     @Override
     public ProviderUsage usage() {
-        synchronized (open) {
-            return new ProviderUsage(open.size(), 0, 0);
-        }
+        return new ProviderUsage(files.size(), 0, 0);
     }
 
     /**

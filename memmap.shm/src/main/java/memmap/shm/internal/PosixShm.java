@@ -1,8 +1,5 @@
 package memmap.shm.internal;
 
-import java.util.HashMap;
-import java.util.Map;
-
 import memmap.api.Context;
 import memmap.api.Errno;
 import memmap.api.MemmapException;
@@ -10,7 +7,7 @@ import memmap.api.provider.Backing;
 import memmap.api.provider.BackingRequest;
 import memmap.api.provider.PosixSharedMemory;
 import memmap.posix.FdMappable;
-import memmap.posix.MappedFd;
+import memmap.posix.FdMappableCache;
 import memmap.posix.Posix;
 
 /**
@@ -22,7 +19,7 @@ import memmap.posix.Posix;
 final class PosixShm implements PosixSharedMemory {
     private final String dir;
     private final String providerId;
-    private final Map<Long, FdMappable> open = new HashMap<>();
+    private final FdMappableCache files = new FdMappableCache();
 
     PosixShm(String dir, String providerId) {
         this.dir = dir;
@@ -56,25 +53,8 @@ final class PosixShm implements PosixSharedMemory {
             if ((st.mode() & Posix.S_IFMT) != Posix.S_IFREG) {
                 throw Errno.EINVAL.exception(path + " is not a regular file");
             }
-            synchronized (open) {
-                FdMappable existing = open.get(st.inode());
-                boolean writable = access == O_RDWR;
-                if (existing != null && existing.refCount() > 0 && (existing.file().isWritable() || !writable)) {
-                    existing.incRef();
-                    Posix.close(fd);
-                    return new Backing(request, existing, existing, providerId);
-                }
-                MappedFd file = new MappedFd(fd, writable, true, true, path);
-                FdMappable[] self = new FdMappable[1];
-                FdMappable m = new FdMappable(file, path, st.linuxDevice(), st.inode(), st.size(), () -> {
-                    synchronized (open) {
-                        open.remove(st.inode(), self[0]);
-                    }
-                });
-                self[0] = m;
-                open.put(st.inode(), m);
-                return new Backing(request, m, m, providerId);
-            }
+            FdMappable m = files.get(fd, st, path, access == O_RDWR, true, true);
+            return new Backing(request, m, m, providerId);
         } catch (MemmapException | RuntimeException e) {
             try {
                 Posix.close(fd);
@@ -91,9 +71,7 @@ final class PosixShm implements PosixSharedMemory {
     }
 
     int count() {
-        synchronized (open) {
-            return open.size();
-        }
+        return files.size();
     }
 
 }

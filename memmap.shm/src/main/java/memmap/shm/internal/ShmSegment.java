@@ -14,7 +14,7 @@ import memmap.api.MappableRange;
 import memmap.api.MappingIdentity;
 import memmap.api.MappingSpace;
 import memmap.api.MemoryFile;
-import memmap.api.Pages;
+import memmap.api.RefCount;
 import memmap.api.TranslateResult;
 import memmap.api.Translation;
 import memmap.api.provider.SysVSharedMemory;
@@ -54,7 +54,7 @@ final class ShmSegment implements Mappable, MappingIdentity {
     final int cpid;
     int lpid;
     boolean pendingDestruction;
-    private long refs = 1;
+    private final RefCount refs = new RefCount(this);
 
     ShmSegment(ShmRegistry registry, int id, int key, long size, long effectiveSize, FileRange fr, MemoryFile memoryFile,
             long deviceId, Context ctx, int mode) {
@@ -79,38 +79,17 @@ final class ShmSegment implements Mappable, MappingIdentity {
 
     /** One more reference if the segment is still alive (gVisor's TryIncRef). */
     boolean tryIncRef() {
-        mu.lock();
-        try {
-            if (refs <= 0) {
-                return false;
-            }
-            refs++;
-            return true;
-        } finally {
-            mu.unlock();
-        }
+        return refs.tryIncRef();
     }
 
     @Override
     public void incRef() {
-        if (!tryIncRef()) {
-            throw new IllegalStateException("incRef on destroyed shm segment " + id);
-        }
+        refs.incRef();
     }
 
     @Override
     public void decRef(Context ctx) {
-        boolean last;
-        mu.lock();
-        try {
-            if (refs <= 0) {
-                throw new IllegalStateException("decRef without a reference on shm segment " + id);
-            }
-            last = --refs == 0;
-        } finally {
-            mu.unlock();
-        }
-        if (last) {
+        if (refs.decRef()) {
             memoryFile.decRef(fr);
             registry.destroyed(this);
         }
@@ -120,7 +99,7 @@ final class ShmSegment implements Mappable, MappingIdentity {
     long nattach(int lookups) {
         mu.lock();
         try {
-            return refs - lookups - (pendingDestruction ? 0 : 1);
+            return refs.get() - lookups - (pendingDestruction ? 0 : 1);
         } finally {
             mu.unlock();
         }
@@ -167,20 +146,10 @@ final class ShmSegment implements Mappable, MappingIdentity {
 
     // ---------------------------------------------------------------- Mappable
 
-    private static void checkMapping(AddrRange ar, long offset) {
-        ar.checkPageAligned("ar");
-        if (!Pages.isPageAligned(offset)) {
-            throw new IllegalArgumentException("offset = " + Pages.hex(offset) + " is not page-aligned");
-        }
-        if (!Pages.addFits(offset, ar.length())) {
-            throw new IllegalArgumentException("offset = " + Pages.hex(offset) + " + length " + Pages.hex(ar.length()) + " overflows 2^64");
-        }
-    }
-
     /** Records the attach time and the attaching process. */
     @Override
     public void addMapping(Context ctx, MappingSpace ms, AddrRange ar, long offset, boolean writable) {
-        checkMapping(ar, offset);
+        Mappable.checkMapping(ar, offset);
         mu.lock();
         try {
             atime = ctx.clock().instant().getEpochSecond();
@@ -195,7 +164,7 @@ final class ShmSegment implements Mappable, MappingIdentity {
     /** Records the detach time and the detaching process. */
     @Override
     public void removeMapping(Context ctx, MappingSpace ms, AddrRange ar, long offset, boolean writable) {
-        checkMapping(ar, offset);
+        Mappable.checkMapping(ar, offset);
         mu.lock();
         try {
             dtime = ctx.clock().instant().getEpochSecond();
@@ -210,7 +179,7 @@ final class ShmSegment implements Mappable, MappingIdentity {
     /** No attach bookkeeping on mremap, as in gVisor. */
     @Override
     public void copyMapping(Context ctx, MappingSpace ms, AddrRange srcAR, AddrRange dstAR, long offset, boolean writable) {
-        checkMapping(dstAR, offset);
+        Mappable.checkMapping(dstAR, offset);
     }
 
     /**
@@ -219,11 +188,7 @@ final class ShmSegment implements Mappable, MappingIdentity {
      */
     @Override
     public TranslateResult translate(Context ctx, MappableRange required, MappableRange optional, AccessType at) {
-        required.checkPageAligned("required");
-        optional.checkPageAligned("optional");
-        if (!optional.isSupersetOf(required)) {
-            throw new IllegalArgumentException("optional = " + optional + " is not a superset of required = " + required);
-        }
+        Mappable.checkTranslate(required, optional);
         BusError err = Long.compareUnsigned(required.end(), effectiveSize) > 0
                 ? new BusError(Errno.EFAULT.withDetail("offset past the end of shm segment " + id + " (" + effectiveSize + " bytes)"))
                 : null;
