@@ -1,0 +1,2 @@
+/** The address space (MemoryManager); private to the bundle. */
+package memmap.mm.internal;
