@@ -2,9 +2,27 @@ package memmap.mm.internal;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
+import java.lang.foreign.MemorySegment;
+
 import memmap.api.AccessType;
+import memmap.api.AllocOpts;
+import memmap.api.AllocationMode;
+import memmap.api.BufferedIOFallback;
+import memmap.api.BusError;
+import memmap.api.FileRange;
+import memmap.api.HostFault;
+import memmap.api.IoResult;
+import memmap.api.MappableRange;
+import memmap.api.MemmapError;
+import memmap.api.MemmapFile;
+import memmap.api.MemoryFile;
+import memmap.api.TranslateResult;
+import memmap.api.Translation;
+import memmap.api.safemem.Block;
+import memmap.api.safemem.BlockSeq;
 import memmap.api.AddrRange;
 import memmap.api.Capability;
 import memmap.api.Context;
@@ -26,11 +44,11 @@ import memmap.api.segment.SegmentSet;
  * An address space (gVisor's {@code mm.MemoryManager}, spec §4): the vmas of one process and
  * the system calls that change them.
  *
- * <p><b>Status:</b> this is the vma layer — mmap (validation, address selection, limits,
- * {@code AddMapping}, identity references, vma merging), munmap ({@code RemoveMapping} per
- * vma piece, identities dropped after unlocking) and the maps text. The pma layer (cached
- * translations, I/O, copy-on-write, population) is not built yet, so nothing is cached and
- * {@link #invalidate} has nothing to drop.
+ * <p><b>Status:</b> built: vmas (mmap, munmap, address selection, limits, vma merging, the
+ * maps text) and pmas (cached translations, {@link #read}/{@link #write}/{@link #zero},
+ * private anonymous memory from the {@link MemoryFile}, copy-on-write of private file
+ * mappings, {@link #invalidate}). Not yet: mremap, mprotect, msync, mlock, madvise, fork,
+ * population at mmap, smaps, DS binding of providers.
  *
  * <p>Lock order (spec §4.2): {@link #mappingMu} → locks of MappingIdentity and Mappable methods
  * other than translate → activeMu (with the pma layer) → translate's locks → File locks.
@@ -59,16 +77,35 @@ public final class MemoryManager implements MappingSpace {
     private static final long MAP32_END = 0x8000_0000L;
 
     private final Layout layout;
+    private final MemoryFile memoryFile;
     private final ReentrantReadWriteLock mappingMu = new ReentrantReadWriteLock();
     private final SegmentSet<Vma> vmas;
+    /** Guards {@link #pmas} and {@link #curRSS}; ranks below mappingMu (gVisor's activeMu). */
+    private final ReentrantLock activeMu = new ReentrantLock();
+    private final SegmentSet<Pma> pmas = new SegmentSet<>(new SegmentFunctions<>() {
+        @Override
+        public Pma merge(long s1, long e1, Pma v1, long s2, long e2, Pma v2) {
+            return v1.canMergeWith(e1 - s1, v2) ? v1.withInternal(null) : null;
+        }
+
+        @Override
+        public Split<Pma> split(long start, long end, Pma v, long at) {
+            long d = at - start;
+            Pma right = new Pma(v.file(), v.off() + d, v.translatePerms(), v.effectivePerms(), v.maxPerms(), v.needCOW(),
+                    v.isPrivate(), v.internal() == null ? null : v.internal().dropFirst(d));
+            return new Split<>(v.internal() == null ? v : v.withInternal(v.internal().takeFirst(d)), right);
+        }
+    });
+    private long curRSS;
     private long usageAS;
     private long lockedAS;
     private long dataAS;
     private MLockMode defMLockMode = MLockMode.NONE;
 
-    /** An empty address space with the given layout. */
-    public MemoryManager(Layout layout) {
+    /** An empty address space with the given layout, taking private memory from {@code memoryFile}. */
+    public MemoryManager(Layout layout, MemoryFile memoryFile) {
         this.layout = layout;
+        this.memoryFile = java.util.Objects.requireNonNull(memoryFile, "memoryFile");
         this.vmas = new SegmentSet<>(0, -1L, new SegmentFunctions<>() {
             @Override
             public Vma merge(long s1, long e1, Vma v1, long s2, long e2, Vma v2) {
@@ -350,8 +387,8 @@ public final class MemoryManager implements MappingSpace {
      * identity is queued for release after unlocking. Requires {@link #mappingMu} write-locked.
      */
     private void unmapLocked(Context ctx, AddrRange ar, List<MappingIdentity> dropped) {
-        // With the pma layer: invalidate(ar, InvalidatePrivate) first, so no cached translation
-        // outlives the Mappable's knowledge of the mapping. Nothing is cached yet.
+        // Cached translations go first, so none outlives the Mappable's knowledge of the mapping.
+        invalidateLocked(ar, true);
         vmas.removeRangeWith(ar.start(), ar.end(), seg -> {
             Vma v = seg.value();
             long len = seg.length();
@@ -374,12 +411,296 @@ public final class MemoryManager implements MappingSpace {
     // ---------------------------------------------------------------- MappingSpace
 
     /**
-     * Drops cached translations of {@code ar}. The pma layer is not built yet, so nothing is
-     * cached and there is nothing to drop.
+     * Drops cached translations of {@code ar} (spec §4.9): every non-private pma, and private
+     * ones too with {@code invalidatePrivate}; the next access translates again (or, for private
+     * memory dropped, sees what the Mappable has now).
      */
     @Override
     public void invalidate(AddrRange ar, InvalidateOpts opts) {
         ar.checkPageAligned("ar");
+        invalidateLocked(ar, opts.invalidatePrivate());
+    }
+
+    private void invalidateLocked(AddrRange ar, boolean invalidatePrivate) {
+        activeMu.lock();
+        try {
+            Segment<Pma> p = pmas.lowerBoundSegment(ar.start());
+            while (p != null && Long.compareUnsigned(p.start(), ar.end()) < 0) {
+                if (p.value().isPrivate() && !invalidatePrivate) {
+                    p = p.nextSegment();
+                    continue;
+                }
+                p = pmas.isolate(p, ar.start(), ar.end());
+                long len = p.length();
+                p.value().file().decRef(p.value().fileRange(len));
+                curRSS -= len;
+                p = pmas.remove(p).nextSegment();
+            }
+        } finally {
+            activeMu.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- I/O
+
+    /** Copies {@code dst.byteSize()} bytes at {@code addr} into {@code dst} (gVisor's CopyIn). */
+    public IoResult read(Context ctx, long addr, MemorySegment dst) {
+        return io(ctx, addr, dst.byteSize(), AccessType.READ, (block, at) -> Block.copy(Block.ofSafe(dst.asSlice(at, block.length())), block));
+    }
+
+    /** Copies {@code src} to {@code addr} (gVisor's CopyOut). */
+    public IoResult write(Context ctx, long addr, MemorySegment src) {
+        return io(ctx, addr, src.byteSize(), AccessType.WRITE, (block, at) -> Block.copy(block, Block.ofSafe(src.asSlice(at, block.length()))));
+    }
+
+    /** Zeroes {@code length} bytes at {@code addr} (gVisor's ZeroOut). */
+    public IoResult zero(Context ctx, long addr, long length) {
+        return io(ctx, addr, length, AccessType.WRITE, (block, at) -> Block.zero(block));
+    }
+
+    /** One step of an I/O: transfer between {@code block} and the caller's memory at offset {@code at}. */
+    private interface Transfer {
+        IoResult apply(Block block, long at);
+    }
+
+    /**
+     * The I/O path (spec §4.5): vma checks, then pmas obtained (translating, allocating or
+     * breaking copy-on-write as needed) and their internal mappings used for the copy. Returns
+     * the bytes done and, if short, why: EFAULT for a missing vma or permission, the
+     * Mappable's error (a {@link BusError} past the end of a file), or a {@link BusError}
+     * wrapping the {@link HostFault} a copy took.
+     */
+    private IoResult io(Context ctx, long addr, long length, AccessType at, Transfer t) {
+        if (length == 0) {
+            return IoResult.ok(0);
+        }
+        long end = addr + length;
+        if (Long.compareUnsigned(end, addr) < 0) {
+            return new IoResult(0, Errno.EFAULT.withDetail("[" + Pages.hex(addr) + ", +" + length + ") overflows"));
+        }
+        long done = 0;
+        mappingMu.readLock().lock();
+        try {
+            long pos = addr;
+            while (Long.compareUnsigned(pos, end) < 0) {
+                Segment<Vma> vseg = vmas.findSegment(pos);
+                if (vseg == null) {
+                    return new IoResult(done, Errno.EFAULT.withDetail(Pages.hex(pos) + " is not mapped"));
+                }
+                Vma vma = vseg.value();
+                if (!vma.effectivePerms().supersetOf(at)) {
+                    return new IoResult(done, Errno.EFAULT.withDetail(Pages.hex(pos) + " is mapped " + vma.effectivePerms()
+                            + ", not for " + at));
+                }
+                long chunkEnd = Long.compareUnsigned(vseg.end(), end) < 0 ? vseg.end() : end;
+                activeMu.lock();
+                try {
+                    AddrRange pages = new AddrRange(Pages.roundDown(pos), Pages.roundUp(chunkEnd).value());
+                    MemmapError err = getPmas(ctx, vseg, pages, at);
+                    while (pos < chunkEnd) {
+                        Segment<Pma> p = pmas.findSegment(pos);
+                        if (p == null) {
+                            return new IoResult(done, err != null ? err : Errno.EFAULT.withDetail(Pages.hex(pos) + " has no memory"));
+                        }
+                        long n = Math.min(chunkEnd, p.end()) - pos;
+                        IoResult r = transfer(p, pos, n, at, done, t);
+                        done += r.n();
+                        pos += r.n();
+                        if (r.error() != null) {
+                            return new IoResult(done, r.error());
+                        }
+                    }
+                } finally {
+                    activeMu.unlock();
+                }
+            }
+            return IoResult.ok(done);
+        } finally {
+            mappingMu.readLock().unlock();
+        }
+    }
+
+    /** Copies {@code n} bytes of pma {@code p} from address {@code pos}. Requires activeMu. */
+    private IoResult transfer(Segment<Pma> p, long pos, long n, AccessType at, long callerOffset, Transfer t) {
+        Pma pma = p.value();
+        BlockSeq internal = pma.internal();
+        if (internal == null) {
+            try {
+                internal = pma.file().mapInternal(pma.fileRange(p.length()), pma.maxPerms().intersect(AccessType.READ_WRITE));
+                p.setValue(pma.withInternal(internal));
+            } catch (MemmapException e) {
+                if (e.error() == BufferedIOFallback.INSTANCE) {
+                    return bufferedTransfer(pma, p.start(), pos, n, at, callerOffset, t);
+                }
+                return new IoResult(0, e.error());
+            }
+        }
+        long done = 0;
+        for (BlockSeq bs = internal.dropFirst(pos - p.start()).takeFirst(n); !bs.isEmpty(); bs = bs.tail()) {
+            Block b = bs.head();
+            IoResult r = t.apply(b, callerOffset + done);
+            done += r.n();
+            if (r.error() != null) {
+                MemmapError err = r.error() instanceof HostFault ? new BusError(r.error()) : r.error();
+                return new IoResult(done, err);
+            }
+        }
+        return IoResult.ok(done);
+    }
+
+    /** The buffered-I/O fallback for a file that cannot be mapped: through a heap buffer. */
+    private static IoResult bufferedTransfer(Pma pma, long pmaStart, long pos, long n, AccessType at, long callerOffset, Transfer t) {
+        long fileOff = pma.off() + (pos - pmaStart);
+        byte[] buf = new byte[(int) Math.min(n, Integer.MAX_VALUE)];
+        MemorySegment seg = MemorySegment.ofArray(buf);
+        if (!at.write()) {
+            IoResult r = pma.file().bufferReadAt(fileOff, seg);
+            IoResult c = t.apply(Block.ofSafe(seg.asSlice(0, r.n())), callerOffset);
+            return r.error() != null ? new IoResult(c.n(), r.error()) : c;
+        }
+        IoResult c = t.apply(Block.ofSafe(seg), callerOffset);
+        IoResult w = pma.file().bufferWriteAt(fileOff, seg.asSlice(0, c.n()));
+        return w.error() != null ? w : c;
+    }
+
+    /**
+     * Makes pmas cover {@code ar} (page-aligned, inside vma {@code vseg}) for {@code at}
+     * (spec §4.5): gaps of anonymous vmas get private memory-file pages; gaps of file-backed vmas
+     * are translated (required = the gap's part of {@code ar}, optional = the whole gap within
+     * the vma; private vmas ask for read only); written copy-on-write pmas are copied. Returns the
+     * error that stopped it short of {@code ar.end()}, or null. Requires mappingMu and activeMu.
+     */
+    private MemmapError getPmas(Context ctx, Segment<Vma> vseg, AddrRange ar, AccessType at) {
+        Vma vma = vseg.value();
+        long pos = ar.start();
+        while (pos < ar.end()) {
+            Segment.Step<Pma> st = pmas.find(pos);
+            if (st.segment() != null) {
+                Segment<Pma> p = st.segment();
+                Pma pma = p.value();
+                if (at.write() && pma.needCOW()) {
+                    MemmapError err = breakCopyOnWrite(ctx, p, vma, new AddrRange(pos, Math.min(ar.end(), p.end())));
+                    if (err != null) {
+                        return err;
+                    }
+                    continue;
+                }
+                if (!pma.isPrivate() && !pma.translatePerms().supersetOf(vma.isPrivate() ? AccessType.READ : at)) {
+                    // Translated for less than this access: drop it and translate again.
+                    Segment<Pma> q = pmas.isolate(p, pos, ar.end());
+                    q.value().file().decRef(q.value().fileRange(q.length()));
+                    curRSS -= q.length();
+                    pmas.remove(q);
+                    continue;
+                }
+                pos = p.end();
+                continue;
+            }
+            Gap<Pma> gap = st.gap();
+            long gapStart = Math.max(gap.start(), vseg.start());
+            long gapEnd = Long.compareUnsigned(gap.end(), vseg.end()) < 0 ? gap.end() : vseg.end();
+            MemmapError err = vma.mappable() == null
+                    ? allocateAnonymous(ctx, vma, gapStart, gapEnd, pos, Math.min(ar.end(), gapEnd))
+                    : translateGap(ctx, vseg, gapStart, gapEnd, pos, Math.min(ar.end(), gapEnd), at);
+            if (err != null) {
+                return err;
+            }
+            Segment<Pma> now = pmas.findSegment(pos);
+            if (now == null) {
+                return Errno.EFAULT.withDetail(Pages.hex(pos) + " could not be backed");
+            }
+            pos = now.end();
+        }
+        return null;
+    }
+
+    /** Private anonymous memory for {@code [need, needEnd)}, up to a huge page around it within the gap. */
+    private MemmapError allocateAnonymous(Context ctx, Vma vma, long gapStart, long gapEnd, long need, long needEnd) {
+        long s = Math.max(gapStart, Pages.hugeRoundDown(need));
+        long e = Math.min(gapEnd, Pages.hugeRoundUp(needEnd).value());
+        FileRange fr;
+        try {
+            fr = memoryFile.allocate(e - s, new AllocOpts(AllocationMode.CALLER_INDIRECT_COMMIT, AllocOpts.Direction.BOTTOM_UP,
+                    false, ctx.memCgId()));
+        } catch (MemmapException ex) {
+            return ex.error();
+        }
+        pmas.insert(pmas.findGap(s), s, e, new Pma(memoryFile, fr.start(), AccessType.ANY_ACCESS, vma.effectivePerms(),
+                vma.maxPerms(), false, true, null));
+        curRSS += e - s;
+        return null;
+    }
+
+    /** Translates the gap {@code [gapStart, gapEnd)} of a file-backed vma, requiring {@code [need, needEnd)}. */
+    private MemmapError translateGap(Context ctx, Segment<Vma> vseg, long gapStart, long gapEnd, long need, long needEnd,
+            AccessType at) {
+        Vma vma = vseg.value();
+        long base = vma.off() - vseg.start();
+        MappableRange optional = new MappableRange(base + gapStart, base + gapEnd);
+        MappableRange required = new MappableRange(base + need, base + needEnd);
+        AccessType perms = vma.isPrivate() ? AccessType.READ : at;
+        TranslateResult tr = vma.mappable().translate(ctx, required, optional, perms);
+        assert tr.check(required, optional, perms).isEmpty() : vma.mappable() + " broke translate's postconditions: "
+                + tr.check(required, optional, perms);
+        for (Translation t : tr.translations()) {
+            long s = t.source().start() - base;
+            long e = t.source().end() - base;
+            AccessType eff = vma.effectivePerms().intersect(t.perms());
+            AccessType max = vma.maxPerms().intersect(t.perms());
+            if (vma.isPrivate()) {
+                eff = eff.withoutWrite();
+                max = max.withoutWrite();
+            }
+            t.file().incRef(t.fileRange(), ctx.memCgId());
+            pmas.insert(pmas.findGap(s), s, e, new Pma(t.file(), t.offset(), t.perms(), eff, max, vma.isPrivate(), false, null));
+            curRSS += e - s;
+        }
+        if (tr.translations().isEmpty()) {
+            return tr.error() != null ? tr.error() : Errno.EFAULT;
+        }
+        long covered = tr.translations().getLast().source().end() - base;
+        return tr.error() != null && covered < needEnd ? tr.error() : null;
+    }
+
+    /**
+     * Gives pma {@code p} private pages for {@code range} (spec §4.10): the written part is
+     * copied from the file into new memory-file pages, which replace it. Requires activeMu.
+     */
+    private MemmapError breakCopyOnWrite(Context ctx, Segment<Pma> p, Vma vma, AddrRange range) {
+        p = pmas.isolate(p, Pages.roundDown(range.start()), Pages.roundUp(range.end()).value());
+        Pma old = p.value();
+        long len = p.length();
+        FileRange fr;
+        try {
+            fr = memoryFile.allocate(len, new AllocOpts(AllocationMode.CALLER_INDIRECT_COMMIT, AllocOpts.Direction.BOTTOM_UP,
+                    false, ctx.memCgId()));
+        } catch (MemmapException e) {
+            return e.error();
+        }
+        try {
+            BlockSeq src = old.internal() != null ? old.internal() : old.file().mapInternal(old.fileRange(len), AccessType.READ);
+            IoResult c = BlockSeq.copy(memoryFile.mapInternal(fr, AccessType.WRITE), src);
+            if (c.error() != null) {
+                memoryFile.decRef(fr);
+                return c.error() instanceof HostFault ? new BusError(c.error()) : c.error();
+            }
+        } catch (MemmapException e) {
+            memoryFile.decRef(fr);
+            return e.error();
+        }
+        old.file().decRef(old.fileRange(len));
+        p.setValue(new Pma(memoryFile, fr.start(), AccessType.ANY_ACCESS, vma.effectivePerms(), vma.maxPerms(), false, true, null));
+        return null;
+    }
+
+    /** Bytes of memory backing this address space now (RSS). */
+    public long rss() {
+        activeMu.lock();
+        try {
+            return curRSS;
+        } finally {
+            activeMu.unlock();
+        }
     }
 
     // ---------------------------------------------------------------- accounting and maps

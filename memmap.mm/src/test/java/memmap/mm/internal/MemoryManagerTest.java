@@ -27,6 +27,15 @@ class MemoryManagerTest {
     static final long P = 4096;
     static final Context CTX = Context.background();
     static final MemoryManager.Layout LAYOUT = MemoryManager.Layout.LINUX_X86_64;
+    static final memmap.api.MemoryFile MF = memoryFile();
+
+    static memmap.api.MemoryFile memoryFile() {
+        try {
+            return new memmap.anon.internal.MemfdMemoryFile("mm-test", 2L << 20, 1L << 30, 0, false);
+        } catch (MemmapException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     /** A Mappable and identity that records every call, as gVisor's tests' fakes do. */
     static final class Recording implements Mappable, MappingIdentity {
@@ -114,7 +123,7 @@ class MemoryManagerTest {
 
     @Test
     void validationOrderAndErrnos() throws Exception {
-        MemoryManager mm = new MemoryManager(LAYOUT);
+        MemoryManager mm = new MemoryManager(LAYOUT, MF);
         Recording r = new Recording("/f");
         assertEquals(Errno.EINVAL, errno(mm, anon(0).build()), "length 0");
         assertEquals(Errno.ENOMEM, errno(mm, anon(-1L).build()), "length overflows when rounded");
@@ -130,7 +139,7 @@ class MemoryManagerTest {
 
     @Test
     void topDownPlacementMergingAndTheMapsText() throws Exception {
-        MemoryManager mm = new MemoryManager(LAYOUT);
+        MemoryManager mm = new MemoryManager(LAYOUT, MF);
         long a = mm.mmap(CTX, anon(2 * P).build());
         assertEquals(LAYOUT.topDownBase() - 2 * P, a, "the top of the top-down area");
         long b = mm.mmap(CTX, anon(P).build());
@@ -145,21 +154,21 @@ class MemoryManagerTest {
 
     @Test
     void pathsArePaddedToColumn73() throws Exception {
-        MemoryManager mm = new MemoryManager(LAYOUT);
+        MemoryManager mm = new MemoryManager(LAYOUT, MF);
         Recording r = new Recording("/data/file.db");
         long a = mm.mmap(CTX, file(r, P, 3 * P, true).addr(0x5000_0000L).fixed(true).build());
         String line = mm.maps(CTX).lines().findFirst().orElseThrow();
         assertEquals("50000000-50001000 rw-s 00003000 08:01 1234", line.substring(0, 42));
         assertEquals(73, line.indexOf("/data/file.db"), line);
         assertEquals(0x5000_0000L, a);
-        MemoryManager named = new MemoryManager(LAYOUT);
+        MemoryManager named = new MemoryManager(LAYOUT, MF);
         named.mmap(CTX, anon(P).addr(0x6000_0000L).fixed(true).name("[heap]").build());
         assertTrue(named.maps(CTX).startsWith("60000000-60001000 rw-p 00000000 00:00 0                                  [heap]\n"));
     }
 
     @Test
     void fixedMappingsReplaceOnlyWithUnmapAndNoReplaceSaysEexist() throws Exception {
-        MemoryManager mm = new MemoryManager(LAYOUT);
+        MemoryManager mm = new MemoryManager(LAYOUT, MF);
         Recording old = new Recording("/old");
         Recording neu = new Recording("/new");
         mm.mmap(CTX, file(old, 4 * P, 0, true).addr(0x4000_0000L).fixed(true).build());
@@ -176,7 +185,7 @@ class MemoryManagerTest {
 
     @Test
     void munmapSplitsRemovesPiecesInOrderAndDropsIdentitiesAfterUnlocking() throws Exception {
-        MemoryManager mm = new MemoryManager(LAYOUT);
+        MemoryManager mm = new MemoryManager(LAYOUT, MF);
         Recording r = new Recording("/f");
         long a = mm.mmap(CTX, file(r, 8 * P, 0x100 * P, false).build());
         assertEquals(2, r.refs);
@@ -199,7 +208,7 @@ class MemoryManagerTest {
 
     @Test
     void adjacentFileMappingsOfOneIdentityMergeAndDropTheExtraReference() throws Exception {
-        MemoryManager mm = new MemoryManager(LAYOUT);
+        MemoryManager mm = new MemoryManager(LAYOUT, MF);
         Recording r = new Recording("/f");
         mm.mmap(CTX, file(r, 2 * P, 0, true).addr(0x4000_0000L).fixed(true).build());
         mm.mmap(CTX, file(r, 2 * P, 2 * P, true).addr(0x4000_2000L).fixed(true).build());
@@ -213,7 +222,7 @@ class MemoryManagerTest {
 
     @Test
     void addMappingRefusalLeavesNothingMapped() {
-        MemoryManager mm = new MemoryManager(LAYOUT);
+        MemoryManager mm = new MemoryManager(LAYOUT, MF);
         Recording r = new Recording("/sealed");
         r.refuse = Errno.EPERM.exception("sealed");
         assertEquals(Errno.EPERM, errno(mm, file(r, P, 0, true).build()));
@@ -222,7 +231,7 @@ class MemoryManagerTest {
 
     @Test
     void limits() throws Exception {
-        MemoryManager mm = new MemoryManager(LAYOUT);
+        MemoryManager mm = new MemoryManager(LAYOUT, MF);
         Context as = CTX.withLimits(new ResourceLimits(4 * P, ResourceLimits.INFINITY, ResourceLimits.INFINITY, 8L << 20));
         mm.mmap(as, anon(3 * P).build());
         assertEquals(Errno.ENOMEM, assertThrows(MemmapException.class, () -> mm.mmap(as, anon(2 * P).build())).errno(), "RLIMIT_AS");
@@ -242,7 +251,7 @@ class MemoryManagerTest {
 
     @Test
     void addressSelection() throws Exception {
-        MemoryManager mm = new MemoryManager(LAYOUT);
+        MemoryManager mm = new MemoryManager(LAYOUT, MF);
         long low = mm.mmap(CTX, anon(P).map32Bit(true).build());
         assertTrue(low >= 0x4000_0000L && low + P <= 0x8000_0000L, hex(low));
         long huge = mm.mmap(CTX, anon(2L << 20).build());
@@ -252,13 +261,13 @@ class MemoryManagerTest {
         long taken = mm.mmap(CTX, anon(P).addr(0x5555_0000L).build());
         assertNotEquals(0x5555_0000L, taken, "an occupied hint is not");
         // A growsDown vma keeps a guard gap below it.
-        MemoryManager stack = new MemoryManager(LAYOUT);
+        MemoryManager stack = new MemoryManager(LAYOUT, MF);
         stack.mmap(CTX, anon(P).addr(0x7000_0000L).fixed(true).growsDown(true).build());
         assertEquals(Errno.ENOMEM, assertThrows(MemmapException.class,
                 () -> stack.mmap(CTX, anon(P).addr(0x7000_0000L - P).fixed(true).build())).errno(), "inside the guard");
         stack.mmap(CTX, anon(P).addr(0x7000_0000L - P).fixed(true).noReplace(true).build()); // NOREPLACE may use the guard
         MemoryManager bottomUp = new MemoryManager(new MemoryManager.Layout(0x10000, 0x7fff_ffff_f000L, 0x1000_0000L,
-                0x7000_0000_0000L, false));
+                0x7000_0000_0000L, false), MF);
         assertEquals(0x1000_0000L, bottomUp.mmap(CTX, anon(P).build()));
         assertEquals(0x1000_1000L, bottomUp.mmap(CTX, anon(P).build()));
         mm.checkInvariants();
@@ -268,7 +277,7 @@ class MemoryManagerTest {
     @Test
     void randomSequencesKeepCountersAndReferencesExact() throws Exception {
         java.util.Random rnd = new java.util.Random(21);
-        MemoryManager mm = new MemoryManager(LAYOUT);
+        MemoryManager mm = new MemoryManager(LAYOUT, MF);
         Recording[] files = {new Recording("/a"), new Recording("/b")};
         long base = 0x4000_0000L;
         for (int step = 0; step < 2000; step++) {
