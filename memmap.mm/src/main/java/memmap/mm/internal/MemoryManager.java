@@ -47,8 +47,9 @@ import memmap.api.segment.SegmentSet;
  * <p><b>Status:</b> built: vmas (mmap, munmap, address selection, limits, vma merging, the
  * maps text) and pmas (cached translations, {@link #read}/{@link #write}/{@link #zero},
  * private anonymous memory from the {@link MemoryFile}, copy-on-write of private file
- * mappings, {@link #invalidate}). Not yet: mremap, mprotect, msync, mlock, madvise, fork,
- * population at mmap, smaps, DS binding of providers.
+ * mappings, {@link #invalidate}), mprotect, msync, madvise (DONTNEED, DONTFORK/DOFORK),
+ * mlock/munlock/mlockall, fork. Not yet: mremap, population at mmap, smaps, brk/stack,
+ * DS binding of providers, the buffered-I/O fallback through the strategy service.
  *
  * <p>Lock order (spec §4.2): {@link #mappingMu} → locks of MappingIdentity and Mappable methods
  * other than translate → activeMu (with the pma layer) → translate's locks → File locks.
@@ -578,6 +579,12 @@ public final class MemoryManager implements MappingSpace {
             if (st.segment() != null) {
                 Segment<Pma> p = st.segment();
                 Pma pma = p.value();
+                if (at.write() && pma.needCOW() && pma.isPrivate() && memoryFile.hasUniqueRef(pma.fileRange(p.length()))) {
+                    // The other side of a fork let go: take the pages over instead of copying (spec §4.10).
+                    p.setValue(new Pma(pma.file(), pma.off(), pma.translatePerms(), vma.effectivePerms(), vma.maxPerms(), false,
+                            true, pma.internal()));
+                    continue;
+                }
                 if (at.write() && pma.needCOW()) {
                     MemmapError err = breakCopyOnWrite(ctx, p, vma, new AddrRange(pos, Math.min(ar.end(), p.end())));
                     if (err != null) {
@@ -700,6 +707,438 @@ public final class MemoryManager implements MappingSpace {
             return curRSS;
         } finally {
             activeMu.unlock();
+        }
+    }
+
+
+    // ---------------------------------------------------------------- mprotect
+
+    /**
+     * Changes the permissions of {@code [addr, addr + length)} (spec §4.8). No Mappable is told;
+     * {@code writable} and the maximum permissions never change.
+     *
+     * @throws MemmapException EINVAL (unaligned), ENOMEM (overflow, or a hole in the range, after
+     *     changing what is mapped before it), EACCES (beyond a vma's maximum permissions; earlier
+     *     vmas keep their new permissions)
+     */
+    public void mprotect(Context ctx, long addr, long length, AccessType perms) throws MemmapException {
+        if (!Pages.isPageAligned(addr)) {
+            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
+        }
+        if (length == 0) {
+            return;
+        }
+        AddrRange ar = pageRange(addr, length, Errno.ENOMEM);
+        AccessType effective = perms.effective();
+        mappingMu.writeLock().lock();
+        try {
+            Segment<Vma> v = vmas.findSegment(ar.start());
+            if (v == null) {
+                throw Errno.ENOMEM.exception(Pages.hex(ar.start()) + " is not mapped");
+            }
+            long pos = ar.start();
+            while (v != null && Long.compareUnsigned(v.start(), ar.end()) < 0) {
+                if (Long.compareUnsigned(v.start(), pos) > 0) {
+                    break; // a hole (the first vma contains pos; later ones must start there)
+                }
+                Vma vma = v.value();
+                if (!vma.maxPerms().supersetOf(effective)) {
+                    throw Errno.EACCES.exception(effective + " exceeds the maximum " + vma.maxPerms() + " at " + Pages.hex(pos));
+                }
+                v = vmas.isolate(v, ar.start(), ar.end());
+                if (vma.isPrivateData()) {
+                    dataAS -= v.length();
+                }
+                Vma changed = vma.withRealPerms(perms);
+                v.setValue(changed);
+                if (changed.isPrivateData()) {
+                    dataAS += v.length();
+                }
+                reprotectPmas(new AddrRange(v.start(), v.end()), effective);
+                pos = v.end();
+                v = v.nextSegment();
+            }
+            vmas.mergeInsideRange(ar.start(), ar.end());
+            vmas.mergeOutsideRange(ar.start(), ar.end());
+            if (Long.compareUnsigned(pos, ar.end()) < 0) {
+                throw Errno.ENOMEM.exception(Pages.hex(pos) + " is not mapped");
+            }
+        } finally {
+            mappingMu.writeLock().unlock();
+        }
+    }
+
+    private void reprotectPmas(AddrRange ar, AccessType effective) {
+        activeMu.lock();
+        try {
+            for (Segment<Pma> p = pmas.lowerBoundSegment(ar.start()); p != null && Long.compareUnsigned(p.start(), ar.end()) < 0;
+                    p = p.nextSegment()) {
+                p = pmas.isolate(p, ar.start(), ar.end());
+                Pma pma = p.value();
+                AccessType eff = effective.intersect(pma.translatePerms());
+                p.setValue(new Pma(pma.file(), pma.off(), pma.translatePerms(), pma.needCOW() ? eff.withoutWrite() : eff,
+                        pma.maxPerms(), pma.needCOW(), pma.isPrivate(), pma.internal()));
+            }
+            pmas.mergeInsideRange(ar.start(), ar.end());
+            pmas.mergeOutsideRange(ar.start(), ar.end());
+        } finally {
+            activeMu.unlock();
+        }
+    }
+
+    /** {@code [addr, addr + roundUp(length))}, or {@code overflow} naming the range. */
+    private static AddrRange pageRange(long addr, long length, Errno overflow) throws MemmapException {
+        Pages.Rounded len = Pages.roundUp(length);
+        long end = addr + len.value();
+        if (!len.ok() || Long.compareUnsigned(end, addr) <= 0) {
+            throw overflow.exception("[" + Pages.hex(addr) + ", +" + Pages.hex(length) + ") overflows");
+        }
+        return new AddrRange(addr, end);
+    }
+
+    // ---------------------------------------------------------------- msync
+
+    /**
+     * Writes back the shared file mappings in {@code [addr, addr + length)} (spec §4.12): with
+     * {@code sync}, each shared vma's identity msyncs its range (mappingMu released around
+     * the call); {@code invalidate} on an mlocked vma is EBUSY. A hole gives ENOMEM after the
+     * rest is done.
+     */
+    public void msync(Context ctx, long addr, long length, boolean sync, boolean invalidate) throws MemmapException {
+        if (!Pages.isPageAligned(addr)) {
+            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
+        }
+        if (length == 0) {
+            return;
+        }
+        AddrRange ar = pageRange(addr, length, Errno.ENOMEM);
+        boolean unmapped = false;
+        long pos = ar.start();
+        mappingMu.readLock().lock();
+        try {
+            Segment<Vma> v = vmas.lowerBoundSegment(pos);
+            if (v == null) {
+                throw Errno.ENOMEM.exception("nothing is mapped at or after " + Pages.hex(pos));
+            }
+            while (true) {
+                if (Long.compareUnsigned(pos, v.start()) < 0) {
+                    unmapped = true;
+                }
+                Vma vma = v.value();
+                if (invalidate && vma.mlockMode() != MLockMode.NONE) {
+                    throw Errno.EBUSY.exception("MS_INVALIDATE on the mlocked mapping at " + Pages.hex(v.start()));
+                }
+                long vEnd = v.end();
+                if (sync && vma.id() != null && vma.mappable() != null && !vma.isPrivate()) {
+                    long s = Math.max(v.start(), ar.start());
+                    long e = Math.min(vEnd, ar.end());
+                    long base = vma.off() - v.start();
+                    MappableRange mr = s < e ? new MappableRange(base + s, base + e) : new MappableRange(base + s, base + s);
+                    MappingIdentity id = vma.id();
+                    id.incRef();
+                    mappingMu.readLock().unlock();
+                    try {
+                        id.msync(ctx, mr);
+                    } finally {
+                        id.decRef(ctx);
+                        mappingMu.readLock().lock();
+                    }
+                }
+                if (Long.compareUnsigned(vEnd, ar.end()) >= 0) {
+                    break;
+                }
+                pos = vEnd;
+                v = vmas.lowerBoundSegment(pos);
+                if (v == null) {
+                    unmapped = true;
+                    break;
+                }
+            }
+        } finally {
+            mappingMu.readLock().unlock();
+        }
+        if (unmapped) {
+            throw Errno.ENOMEM.exception("part of [" + Pages.hex(ar.start()) + ", " + Pages.hex(ar.end()) + ") is not mapped");
+        }
+    }
+
+    // ---------------------------------------------------------------- madvise
+
+    /** The madvise advice values memmap implements or recognises (Linux's numbers). */
+    public enum Advice {
+        NORMAL(0), RANDOM(1), SEQUENTIAL(2), WILLNEED(3), DONTNEED(4), REMOVE(9), DONTFORK(10), DOFORK(11),
+        MERGEABLE(12), UNMERGEABLE(13), HUGEPAGE(14), NOHUGEPAGE(15), DONTDUMP(16), DODUMP(17), HWPOISON(100);
+
+        final int value;
+
+        Advice(int value) {
+            this.value = value;
+        }
+    }
+
+    /**
+     * madvise (spec §4.14): DONTNEED drops every pma in the range (private copies lost; a later
+     * access re-translates or gets fresh zero pages) and is EINVAL on mlocked vmas;
+     * DONTFORK/DOFORK mark vmas; REMOVE is ENOSYS, HWPOISON EPERM; the rest succeed doing
+     * nothing. Holes give ENOMEM after the rest is done.
+     */
+    public void madvise(Context ctx, long addr, long length, Advice advice) throws MemmapException {
+        switch (advice) {
+            case REMOVE -> throw Errno.ENOSYS.exception("MADV_REMOVE");
+            case HWPOISON -> throw Errno.EPERM.exception("MADV_HWPOISON");
+            case DONTNEED, DONTFORK, DOFORK -> { }
+            default -> {
+                return;
+            }
+        }
+        if (!Pages.isPageAligned(addr)) {
+            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
+        }
+        if (length == 0) {
+            return;
+        }
+        AddrRange ar = pageRange(addr, length, Errno.EINVAL);
+        mappingMu.writeLock().lock();
+        try {
+            Segment<Vma> v = vmas.lowerBoundSegment(ar.start());
+            if (v == null) {
+                throw Errno.ENOMEM.exception("nothing is mapped at or after " + Pages.hex(ar.start()));
+            }
+            boolean hole = Long.compareUnsigned(v.start(), ar.start()) > 0;
+            long pos = ar.start();
+            while (v != null && Long.compareUnsigned(v.start(), ar.end()) < 0) {
+                if (Long.compareUnsigned(v.start(), pos) > 0) {
+                    hole = true;
+                }
+                if (advice == Advice.DONTNEED) {
+                    if (v.value().mlockMode() != MLockMode.NONE) {
+                        throw Errno.EINVAL.exception("MADV_DONTNEED on the mlocked mapping at " + Pages.hex(v.start()));
+                    }
+                    long s = Math.max(v.start(), ar.start());
+                    long e = Math.min(v.end(), ar.end());
+                    invalidateLocked(new AddrRange(s, e), true);
+                } else {
+                    v = vmas.isolate(v, ar.start(), ar.end());
+                    Vma vma = v.value();
+                    v.setValue(new Vma(vma.mappable(), vma.off(), vma.realPerms(), vma.maxPerms(), vma.isPrivate(),
+                            vma.growsDown(), vma.isStack(), advice == Advice.DONTFORK, vma.mlockMode(), vma.id(), vma.name(),
+                            vma.nameMut(), vma.lastFault()));
+                }
+                pos = v.end();
+                v = v.nextSegment();
+            }
+            if (advice != Advice.DONTNEED) {
+                vmas.mergeInsideRange(ar.start(), ar.end());
+                vmas.mergeOutsideRange(ar.start(), ar.end());
+            }
+            if (hole || Long.compareUnsigned(pos, ar.end()) < 0) {
+                throw Errno.ENOMEM.exception("part of [" + Pages.hex(ar.start()) + ", " + Pages.hex(ar.end()) + ") is not mapped");
+            }
+        } finally {
+            mappingMu.writeLock().unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- mlock
+
+    /**
+     * mlock/munlock (spec §4.13): sets {@code mode} on every vma piece of the page range around
+     * {@code [addr, addr + length)}; EAGER also backs every page now. Without CAP_IPC_LOCK a zero
+     * RLIMIT_MEMLOCK is EPERM and passing it ENOMEM. A hole is ENOMEM after what comes before it.
+     */
+    public void mlock(Context ctx, long addr, long length, MLockMode mode) throws MemmapException {
+        long start = Pages.roundDown(addr);
+        Pages.Rounded len = Pages.roundUp(length + Pages.pageOffset(addr));
+        long end = start + len.value();
+        if (Long.compareUnsigned(end, start) < 0) {
+            throw Errno.EINVAL.exception("[" + Pages.hex(addr) + ", +" + Pages.hex(length) + ") overflows");
+        }
+        AddrRange ar = new AddrRange(start, end);
+        mappingMu.writeLock().lock();
+        try {
+            if (mode != MLockMode.NONE && !ctx.credentials().has(Capability.IPC_LOCK)) {
+                long limit = ctx.limits().memlock();
+                if (limit == 0) {
+                    throw Errno.EPERM.exception("RLIMIT_MEMLOCK is 0");
+                }
+                if (limit != ResourceLimits.INFINITY && Long.compareUnsigned(lockedAS + ar.length() - lockedIn(ar), limit) > 0) {
+                    throw Errno.ENOMEM.exception("RLIMIT_MEMLOCK: locking " + ar.length() + " more bytes passes " + limit);
+                }
+            }
+            if (ar.isEmpty()) {
+                return;
+            }
+            long pos = ar.start();
+            Segment<Vma> v = vmas.findSegment(pos);
+            // The first vma contains pos (and may start before it); each later one must start at pos.
+            while (v != null && Long.compareUnsigned(v.start(), pos) <= 0 && Long.compareUnsigned(pos, ar.end()) < 0) {
+                v = vmas.isolate(v, ar.start(), ar.end());
+                Vma vma = v.value();
+                if (vma.mlockMode() == MLockMode.NONE && mode != MLockMode.NONE) {
+                    lockedAS += v.length();
+                } else if (vma.mlockMode() != MLockMode.NONE && mode == MLockMode.NONE) {
+                    lockedAS -= v.length();
+                }
+                v.setValue(vma.withMLockMode(mode));
+                pos = v.end();
+                v = v.nextSegment();
+            }
+            vmas.mergeInsideRange(ar.start(), ar.end());
+            vmas.mergeOutsideRange(ar.start(), ar.end());
+            if (Long.compareUnsigned(pos, ar.end()) < 0) {
+                throw Errno.ENOMEM.exception(Pages.hex(pos) + " is not mapped");
+            }
+            if (mode == MLockMode.EAGER) {
+                populate(ctx, ar);
+            }
+        } finally {
+            mappingMu.writeLock().unlock();
+        }
+    }
+
+    /** Backs every page of {@code ar} now (EAGER mlock). Requires mappingMu. */
+    private void populate(Context ctx, AddrRange ar) throws MemmapException {
+        for (Segment<Vma> v = vmas.lowerBoundSegment(ar.start()); v != null && Long.compareUnsigned(v.start(), ar.end()) < 0;
+                v = v.nextSegment()) {
+            if (!v.value().effectivePerms().any()) {
+                throw Errno.ENOMEM.exception("the mapping at " + Pages.hex(v.start()) + " has no permissions to populate");
+            }
+            AddrRange r = new AddrRange(Math.max(v.start(), ar.start()), Math.min(v.end(), ar.end()));
+            activeMu.lock();
+            try {
+                MemmapError err = getPmas(ctx, v, r, AccessType.READ);
+                if (err != null) {
+                    throw (err.toErrno().equals(Errno.ENOMEM) ? Errno.EAGAIN : Errno.ENOMEM).exception("populating "
+                            + r + ": " + err.message());
+                }
+            } finally {
+                activeMu.unlock();
+            }
+        }
+    }
+
+    /** mlockall: {@code current} locks every vma now, {@code future} makes new mappings locked. */
+    public void mlockAll(Context ctx, boolean current, boolean future, MLockMode mode) throws MemmapException {
+        if (!current && !future) {
+            throw Errno.EINVAL.exception("mlockall needs MCL_CURRENT or MCL_FUTURE");
+        }
+        mappingMu.writeLock().lock();
+        try {
+            if (current) {
+                if (mode != MLockMode.NONE && !ctx.credentials().has(Capability.IPC_LOCK)) {
+                    long limit = ctx.limits().memlock();
+                    if (limit == 0) {
+                        throw Errno.EPERM.exception("RLIMIT_MEMLOCK is 0");
+                    }
+                    if (limit != ResourceLimits.INFINITY && Long.compareUnsigned(usageAS, limit) > 0) {
+                        throw Errno.ENOMEM.exception("RLIMIT_MEMLOCK: " + usageAS + " bytes mapped pass " + limit);
+                    }
+                }
+                lockedAS = mode == MLockMode.NONE ? 0 : usageAS;
+                for (Segment<Vma> v = vmas.firstSegment(); v != null; v = v.nextSegment()) {
+                    v.setValue(v.value().withMLockMode(mode));
+                }
+                vmas.mergeAll();
+            }
+            if (future) {
+                defMLockMode = mode;
+            }
+        } finally {
+            mappingMu.writeLock().unlock();
+        }
+    }
+
+    /** munlockall: unlocks every vma and stops locking new ones. */
+    public void munlockAll(Context ctx) throws MemmapException {
+        mlockAll(ctx, true, true, MLockMode.NONE);
+    }
+
+    // ---------------------------------------------------------------- fork
+
+    /**
+     * A copy of this address space (spec §4.11): every vma but DONTFORK ones (the Mappable gets
+     * AddMapping, the identity a reference; locks are not inherited); private pages are shared
+     * copy-on-write (both sides lose write access to them until one writes and copies, or finds
+     * itself the only owner and takes them over); cached translations are not copied.
+     *
+     * @throws MemmapException if a Mappable refuses the mapping; the child is then torn down
+     */
+    public MemoryManager fork(Context ctx) throws MemmapException {
+        MemoryManager child = new MemoryManager(layout, memoryFile);
+        List<MappingIdentity> dropped = new ArrayList<>();
+        mappingMu.readLock().lock();
+        try {
+            for (Segment<Vma> v = vmas.firstSegment(); v != null; v = v.nextSegment()) {
+                Vma vma = v.value();
+                if (vma.dontfork()) {
+                    continue;
+                }
+                AddrRange ar = new AddrRange(v.start(), v.end());
+                try {
+                    if (vma.mappable() != null) {
+                        vma.mappable().addMapping(ctx, child, ar, vma.off(), vma.canWriteMappable());
+                    }
+                } catch (MemmapException e) {
+                    child.mappingMu.writeLock().lock();
+                    try {
+                        child.unmapLocked(ctx, new AddrRange(layout.minAddr(), layout.maxAddr()), dropped);
+                    } finally {
+                        child.mappingMu.writeLock().unlock();
+                    }
+                    throw e;
+                }
+                if (vma.id() != null) {
+                    vma.id().incRef();
+                }
+                Vma copy = vma.withMLockMode(MLockMode.NONE);
+                child.vmas.insertWithoutMerging(child.vmas.findGap(ar.start()), ar.start(), ar.end(), copy);
+                child.usageAS += ar.length();
+                if (copy.isPrivateData()) {
+                    child.dataAS += ar.length();
+                }
+            }
+            child.vmas.mergeAll();
+            activeMu.lock();
+            child.activeMu.lock();
+            try {
+                for (Segment<Pma> p = pmas.firstSegment(); p != null; p = p.nextSegment()) {
+                    Pma pma = p.value();
+                    if (!pma.isPrivate()) {
+                        continue; // cached translations: the child translates for itself
+                    }
+                    Segment<Vma> v = vmas.findSegment(p.start());
+                    if (v.value().dontfork()) {
+                        continue;
+                    }
+                    p = pmas.isolate(p, v.start(), v.end());
+                    pma = p.value();
+                    Pma shared = new Pma(pma.file(), pma.off(), pma.translatePerms(), pma.effectivePerms().withoutWrite(),
+                            pma.maxPerms(), true, true, pma.internal());
+                    p.setValue(shared);
+                    pma.file().incRef(pma.fileRange(p.length()), ctx.memCgId());
+                    child.pmas.insert(child.pmas.findGap(p.start()), p.start(), p.end(), shared.withInternal(null));
+                    child.curRSS += p.length();
+                }
+            } finally {
+                child.activeMu.unlock();
+                activeMu.unlock();
+            }
+        } finally {
+            mappingMu.readLock().unlock();
+            dropped.forEach(id -> id.decRef(ctx));
+        }
+        return child;
+    }
+
+    /** Unmaps everything (the last user of the address space is gone). */
+    public void release(Context ctx) {
+        List<MappingIdentity> dropped = new ArrayList<>();
+        mappingMu.writeLock().lock();
+        try {
+            unmapLocked(ctx, new AddrRange(0, -1L), dropped);
+        } finally {
+            mappingMu.writeLock().unlock();
+            dropped.forEach(id -> id.decRef(ctx));
         }
     }
 
