@@ -48,7 +48,7 @@ import memmap.api.segment.SegmentSet;
  * maps text) and pmas (cached translations, {@link #read}/{@link #write}/{@link #zero},
  * private anonymous memory from the {@link MemoryFile}, copy-on-write of private file
  * mappings, {@link #invalidate}), mprotect, msync, madvise (DONTNEED, DONTFORK/DOFORK),
- * mlock/munlock/mlockall, fork. Not yet: mremap, population at mmap, smaps, brk/stack,
+ * mlock/munlock/mlockall, fork, mremap. Not yet: population at mmap, smaps, brk/stack,
  * DS binding of providers, the buffered-I/O fallback through the strategy service.
  *
  * <p>Lock order (spec §4.2): {@link #mappingMu} → locks of MappingIdentity and Mappable methods
@@ -710,6 +710,200 @@ public final class MemoryManager implements MappingSpace {
         }
     }
 
+
+
+    // ---------------------------------------------------------------- mremap
+
+    /** mremap's MREMAP_MAYMOVE / MREMAP_FIXED choices. */
+    public enum MoveMode {
+        /** Resize in place or fail. */
+        NO_MOVE,
+        /** Resize in place, else move anywhere. */
+        MAY_MOVE,
+        /** Move to the given address (MREMAP_MAYMOVE | MREMAP_FIXED). */
+        MUST_MOVE
+    }
+
+    /**
+     * mremap (spec §4.7). Growing in place maps the extension as a new vma (the Mappable sees a
+     * fresh AddMapping); moving calls CopyMapping, moves the cached translations, then
+     * RemoveMapping of the old range; an old size of 0 copies the mapping (CopyMapping only).
+     *
+     * @return the mapping's address afterwards
+     * @throws MemmapException EINVAL, EFAULT, ENOMEM, EAGAIN as the spec gives them, or the
+     *     Mappable's CopyMapping error (the destination may already have been unmapped then)
+     */
+    public long mremap(Context ctx, long oldAddr, long oldSize, long newSize, MoveMode move, long newAddr)
+            throws MemmapException {
+        if (!Pages.isPageAligned(oldAddr)) {
+            throw Errno.EINVAL.exception("oldAddr = " + Pages.hex(oldAddr) + " is not page-aligned");
+        }
+        long oldLen = Pages.roundUp(oldSize).value(); // overflow wraps to 0: "copy", as in Linux
+        Pages.Rounded nl = Pages.roundUp(newSize);
+        if (!nl.ok() || nl.value() == 0) {
+            throw Errno.EINVAL.exception("newSize = " + Pages.hex(newSize) + " is 0 or overflows");
+        }
+        long newLen = nl.value();
+        if (oldLen != 0 && Long.compareUnsigned(oldAddr + oldLen, oldAddr) <= 0) {
+            throw Errno.EINVAL.exception("[" + Pages.hex(oldAddr) + ", +" + Pages.hex(oldLen) + ") overflows");
+        }
+        List<MappingIdentity> dropped = new ArrayList<>();
+        mappingMu.writeLock().lock();
+        try {
+            Segment<Vma> v = vmas.findSegment(oldAddr);
+            if (v == null) {
+                throw Errno.EFAULT.exception(Pages.hex(oldAddr) + " is not mapped");
+            }
+            Vma vma = v.value();
+            if (vma.mlockMode() != MLockMode.NONE && Long.compareUnsigned(newLen, oldLen) > 0
+                    && !ctx.credentials().has(Capability.IPC_LOCK)) {
+                long limit = ctx.limits().memlock();
+                if (limit != ResourceLimits.INFINITY && Long.compareUnsigned(lockedAS - oldLen + newLen, limit) > 0) {
+                    throw Errno.EAGAIN.exception("RLIMIT_MEMLOCK: growing the locked mapping passes " + limit);
+                }
+            }
+            if (move != MoveMode.MUST_MOVE) {
+                if (oldLen == newLen) {
+                    return oldAddr;
+                }
+                if (oldLen != 0 && Long.compareUnsigned(oldLen, newLen) > 0) {
+                    unmapLocked(ctx, new AddrRange(oldAddr + newLen, oldAddr + oldLen), dropped);
+                    return oldAddr;
+                }
+                if (oldLen == 0 && move == MoveMode.NO_MOVE) {
+                    throw Errno.ENOMEM.exception("cannot grow a zero-length range in place");
+                }
+                if (oldLen != 0) {
+                    long oldEnd = oldAddr + oldLen;
+                    if (Long.compareUnsigned(oldEnd, v.end()) > 0) {
+                        throw Errno.EFAULT.exception("[" + Pages.hex(oldAddr) + ", " + Pages.hex(oldEnd) + ") spans more than one mapping");
+                    }
+                    try {
+                        long off = vma.mappable() == null ? 0 : vma.off() + (oldEnd - v.start());
+                        createVma(ctx, extensionOpts(vma, oldEnd, newLen - oldLen, off), newLen - oldLen, off, oldEnd,
+                                vma.mlockMode(), dropped);
+                        if (vma.mlockMode() == MLockMode.EAGER) {
+                            populate(ctx, new AddrRange(oldAddr, oldAddr + newLen));
+                        }
+                        return oldAddr;
+                    } catch (MemmapException e) {
+                        if (move == MoveMode.NO_MOVE) {
+                            throw e;
+                        }
+                    }
+                }
+            }
+            // Move (or copy, for an old size of 0).
+            long dst;
+            if (move == MoveMode.MAY_MOVE) {
+                dst = findAvailable(MMapOpts.builder().length(newLen).build(), newLen, 0);
+            } else {
+                if (!Pages.isPageAligned(newAddr)) {
+                    throw Errno.EINVAL.exception("newAddr = " + Pages.hex(newAddr) + " is not page-aligned");
+                }
+                if (Long.compareUnsigned(newAddr + newLen, newAddr) <= 0) {
+                    throw Errno.EINVAL.exception("[" + Pages.hex(newAddr) + ", +" + Pages.hex(newLen) + ") overflows");
+                }
+                AddrRange dstAR = new AddrRange(newAddr, newAddr + newLen);
+                if (oldLen != 0 && dstAR.overlaps(new AddrRange(oldAddr, oldAddr + oldLen))) {
+                    throw Errno.EINVAL.exception("the new range " + dstAR + " overlaps the old one");
+                }
+                dst = findAvailable(MMapOpts.builder().length(newLen).addr(newAddr).fixed(true).unmap(true).build(), newLen, newAddr);
+                unmapLocked(ctx, dstAR, dropped);
+                if (Long.compareUnsigned(oldLen, newLen) > 0) {
+                    unmapLocked(ctx, new AddrRange(oldAddr + newLen, oldAddr + oldLen), dropped);
+                    oldLen = newLen;
+                }
+            }
+            v = vmas.findSegment(oldAddr);
+            if (v == null) {
+                throw Errno.EFAULT.exception(Pages.hex(oldAddr) + " is not mapped");
+            }
+            vma = v.value();
+            AddrRange oldAR = new AddrRange(oldAddr, oldAddr + oldLen);
+            if (oldLen != 0 && Long.compareUnsigned(oldAR.end(), v.end()) > 0) {
+                throw Errno.EFAULT.exception(oldAR + " spans more than one mapping");
+            }
+            long limit = ctx.limits().addressSpace();
+            if (limit != ResourceLimits.INFINITY && Long.compareUnsigned(usageAS - oldLen + newLen, limit) > 0) {
+                throw Errno.ENOMEM.exception("RLIMIT_AS: moving to " + newLen + " bytes passes " + limit);
+            }
+            long off = vma.mappable() == null ? 0 : vma.off() + (oldAddr - v.start());
+            if (vma.mappable() != null && !Pages.addFits(off, newLen)) {
+                throw Errno.EINVAL.exception("offset " + Pages.hex(off) + " + " + Pages.hex(newLen) + " overflows");
+            }
+            AddrRange newAR = new AddrRange(dst, dst + newLen);
+            if (vma.mappable() != null) {
+                vma.mappable().copyMapping(ctx, this, oldAR, newAR, off, vma.canWriteMappable());
+            }
+            Vma moved = new Vma(vma.mappable(), off, vma.realPerms(), vma.maxPerms(), vma.isPrivate(), vma.growsDown(),
+                    vma.isStack(), vma.dontfork(), vma.mlockMode(), vma.id(), vma.name(), vma.nameMut(), vma.lastFault());
+            if (oldLen == 0) {
+                if (vma.id() != null) {
+                    vma.id().incRef();
+                }
+            } else {
+                // The old vma goes without RemoveMapping (yet) and without dropping its identity: both transfer.
+                v = vmas.isolate(v, oldAR.start(), oldAR.end());
+                vmas.remove(v);
+                account(vma, -oldLen);
+            }
+            vmas.insert(vmas.findGap(newAR.start()), newAR.start(), newAR.end(), moved);
+            account(moved, newLen);
+            if (oldLen != 0) {
+                movePmas(oldAR, newAR.start());
+                if (vma.mappable() != null) {
+                    vma.mappable().removeMapping(ctx, this, oldAR, off, vma.canWriteMappable());
+                }
+            }
+            if (vma.mlockMode() == MLockMode.EAGER) {
+                populate(ctx, newAR);
+            }
+            return dst;
+        } finally {
+            mappingMu.writeLock().unlock();
+            dropped.forEach(id -> id.decRef(ctx));
+        }
+    }
+
+    /** What MMapOpts can carry of {@code vma}, for an extension of {@code length} bytes at {@code addr}. */
+    private static MMapOpts extensionOpts(Vma vma, long addr, long length, long off) {
+        return MMapOpts.builder().length(length).addr(addr).fixed(true).mappable(vma.mappable()).mappingIdentity(vma.id())
+                .offset(off).perms(vma.realPerms()).maxPerms(vma.maxPerms()).isPrivate(vma.isPrivate())
+                .growsDown(vma.growsDown()).stack(vma.isStack()).mlockMode(vma.mlockMode()).name(vma.name())
+                .nameMut(vma.nameMut()).build();
+    }
+
+    private void account(Vma vma, long delta) {
+        usageAS += delta;
+        if (vma.isPrivateData()) {
+            dataAS += delta;
+        }
+        if (vma.mlockMode() != MLockMode.NONE) {
+            lockedAS += delta;
+        }
+    }
+
+    /** Re-keys the pmas of {@code from} to start at {@code to}: cached pages move with the mapping. */
+    private void movePmas(AddrRange from, long to) {
+        activeMu.lock();
+        try {
+            List<long[]> ranges = new ArrayList<>();
+            List<Pma> values = new ArrayList<>();
+            pmas.removeRangeWith(from.start(), from.end(), p -> {
+                ranges.add(new long[] {p.start(), p.end()});
+                values.add(p.value());
+            });
+            long delta = to - from.start();
+            for (int i = 0; i < ranges.size(); i++) {
+                long s = ranges.get(i)[0] + delta;
+                long e = ranges.get(i)[1] + delta;
+                pmas.insert(pmas.findGap(s), s, e, values.get(i));
+            }
+        } finally {
+            activeMu.unlock();
+        }
+    }
 
     // ---------------------------------------------------------------- mprotect
 
