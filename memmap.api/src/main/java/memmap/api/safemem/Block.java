@@ -119,22 +119,34 @@ public record Block(MemorySegment segment, boolean needSafecopy) {
         // the same bytes twice is harmless.
         try {
             MemorySegment.copy(src.segment, 0, dst.segment, 0, n);
+            raisePendingFault();
             return IoResult.ok(n);
         } catch (InternalError | IllegalStateException e) {
             // Fall through to the exact, page-by-page copy.
         }
         long base = src.needSafecopy ? src.segment.address() : dst.segment.address();
         long done = 0;
-        while (done < n) {
-            long chunk = Math.min(n - done, SAFE_GRANULE - Pages.pageOffset(base + done));
-            try {
+        try {
+            while (done < n) {
+                long chunk = Math.min(n - done, SAFE_GRANULE - Pages.pageOffset(base + done));
                 MemorySegment.copy(src.segment, done, dst.segment, done, chunk);
-            } catch (InternalError | IllegalStateException e) {
-                return new IoResult(done, fault(e));
+                raisePendingFault();
+                done += chunk;
             }
-            done += chunk;
+        } catch (InternalError | IllegalStateException e) {
+            return new IoResult(done, fault(e));
         }
         return IoResult.ok(done);
+    }
+
+    /**
+     * HotSpot reports a fault in an unsafe copy asynchronously: the {@code InternalError} is
+     * raised at the thread's next safepoint poll or VM transition, which may lie after the
+     * copy's {@code try}. A native call returns through such a transition, so a fault of the
+     * copy just made is raised here, inside the caller's {@code try}.
+     */
+    private static void raisePendingFault() {
+        Thread.holdsLock(Block.class);
     }
 
     /** Zero-fills {@code dst}; fault-tolerant as {@link #copy}. */
@@ -146,14 +158,15 @@ public record Block(MemorySegment segment, boolean needSafecopy) {
         }
         long base = dst.segment.address();
         long done = 0;
-        while (done < n) {
-            long chunk = Math.min(n - done, SAFE_GRANULE - Pages.pageOffset(base + done));
-            try {
+        try {
+            while (done < n) {
+                long chunk = Math.min(n - done, SAFE_GRANULE - Pages.pageOffset(base + done));
                 dst.segment.asSlice(done, chunk).fill((byte) 0);
-            } catch (InternalError | IllegalStateException e) {
-                return new IoResult(done, fault(e));
+                raisePendingFault();
+                done += chunk;
             }
-            done += chunk;
+        } catch (InternalError | IllegalStateException e) {
+            return new IoResult(done, fault(e));
         }
         return IoResult.ok(done);
     }
