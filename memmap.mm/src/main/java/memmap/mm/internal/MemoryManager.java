@@ -8,6 +8,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.lang.foreign.MemorySegment;
 
 import memmap.api.AccessType;
+import memmap.api.AddressSpace;
+import memmap.api.MAdvice;
+import memmap.api.MRemapMove;
+import memmap.api.provider.Backing;
+import memmap.api.provider.BackingRequest;
+import memmap.api.provider.BufferedIOFallbackStrategy;
 import memmap.api.AllocOpts;
 import memmap.api.AllocationMode;
 import memmap.api.BufferedIOFallback;
@@ -31,7 +37,6 @@ import memmap.api.InvalidateOpts;
 import memmap.api.MLockMode;
 import memmap.api.MMapOpts;
 import memmap.api.MappingIdentity;
-import memmap.api.MappingSpace;
 import memmap.api.MemmapException;
 import memmap.api.Pages;
 import memmap.api.ResourceLimits;
@@ -56,7 +61,7 @@ import memmap.api.segment.SegmentSet;
  * Identity references dropped while {@code mappingMu} is held are released after unlocking,
  * because a last DecRef may take locks ranking above it.
  */
-public final class MemoryManager implements MappingSpace {
+public final class MemoryManager implements AddressSpace {
     /**
      * Where mappings go (x86-64 defaults: {@link #LINUX_X86_64}).
      *
@@ -78,7 +83,7 @@ public final class MemoryManager implements MappingSpace {
     private static final long MAP32_END = 0x8000_0000L;
 
     private final Layout layout;
-    private final MemoryFile memoryFile;
+    private final Backings backings;
     private final ReentrantReadWriteLock mappingMu = new ReentrantReadWriteLock();
     private final SegmentSet<Vma> vmas;
     /** Guards {@link #pmas} and {@link #curRSS}; ranks below mappingMu (gVisor's activeMu). */
@@ -103,10 +108,15 @@ public final class MemoryManager implements MappingSpace {
     private long dataAS;
     private MLockMode defMLockMode = MLockMode.NONE;
 
-    /** An empty address space with the given layout, taking private memory from {@code memoryFile}. */
+    /** An empty address space taking private memory from {@code memoryFile} and no providers. */
     public MemoryManager(Layout layout, MemoryFile memoryFile) {
+        this(layout, Backings.of(java.util.Objects.requireNonNull(memoryFile, "memoryFile")));
+    }
+
+    /** An empty address space using {@code backings}. */
+    MemoryManager(Layout layout, Backings backings) {
         this.layout = layout;
-        this.memoryFile = java.util.Objects.requireNonNull(memoryFile, "memoryFile");
+        this.backings = backings;
         this.vmas = new SegmentSet<>(0, -1L, new SegmentFunctions<>() {
             @Override
             public Vma merge(long s1, long e1, Vma v1, long s2, long e2, Vma v2) {
@@ -147,6 +157,7 @@ public final class MemoryManager implements MappingSpace {
      *     address space is then unchanged (except that {@code unmap} has already removed what was
      *     at the fixed address when AddMapping fails, as in Linux)
      */
+    @Override
     public long mmap(Context ctx, MMapOpts opts) throws MemmapException {
         if (opts.length() == 0) {
             throw Errno.EINVAL.exception("length = 0");
@@ -179,6 +190,13 @@ public final class MemoryManager implements MappingSpace {
             throw Errno.EINVAL.exception("growsDown is for anonymous mappings only");
         }
 
+        Backing shared = null;
+        if (opts.mappable() == null && !opts.isPrivate()) {
+            // MAP_SHARED | MAP_ANONYMOUS: memory from the anonymous provider, as gVisor's mmap
+            // system call makes a shared anonymous Mappable.
+            shared = backings.backing(ctx, new BackingRequest.Anonymous(len.value()));
+            opts = opts.toBuilder().mappable(shared.mappable()).mappingIdentity(shared.identity()).offset(0).build();
+        }
         List<MappingIdentity> dropped = new ArrayList<>();
         mappingMu.writeLock().lock();
         try {
@@ -187,6 +205,9 @@ public final class MemoryManager implements MappingSpace {
         } finally {
             mappingMu.writeLock().unlock();
             dropped.forEach(id -> id.decRef(ctx));
+            if (shared != null) {
+                shared.identity().decRef(ctx); // the vma holds its own reference (or none, on failure)
+            }
         }
     }
 
@@ -362,6 +383,7 @@ public final class MemoryManager implements MappingSpace {
      *
      * @throws MemmapException EINVAL for an unaligned address, a zero length or an overflowing range
      */
+    @Override
     public void munmap(Context ctx, long addr, long length) throws MemmapException {
         if (!Pages.isPageAligned(addr)) {
             throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
@@ -445,16 +467,19 @@ public final class MemoryManager implements MappingSpace {
     // ---------------------------------------------------------------- I/O
 
     /** Copies {@code dst.byteSize()} bytes at {@code addr} into {@code dst} (gVisor's CopyIn). */
+    @Override
     public IoResult read(Context ctx, long addr, MemorySegment dst) {
         return io(ctx, addr, dst.byteSize(), AccessType.READ, (block, at) -> Block.copy(Block.ofSafe(dst.asSlice(at, block.length())), block));
     }
 
     /** Copies {@code src} to {@code addr} (gVisor's CopyOut). */
+    @Override
     public IoResult write(Context ctx, long addr, MemorySegment src) {
         return io(ctx, addr, src.byteSize(), AccessType.WRITE, (block, at) -> Block.copy(block, Block.ofSafe(src.asSlice(at, block.length()))));
     }
 
     /** Zeroes {@code length} bytes at {@code addr} (gVisor's ZeroOut). */
+    @Override
     public IoResult zero(Context ctx, long addr, long length) {
         return io(ctx, addr, length, AccessType.WRITE, (block, at) -> Block.zero(block));
     }
@@ -549,18 +574,25 @@ public final class MemoryManager implements MappingSpace {
         return IoResult.ok(done);
     }
 
-    /** The buffered-I/O fallback for a file that cannot be mapped: through a heap buffer. */
-    private static IoResult bufferedTransfer(Pma pma, long pmaStart, long pos, long n, AccessType at, long callerOffset, Transfer t) {
+    /**
+     * The buffered-I/O fallback for a file that cannot be mapped: through a heap buffer, by the
+     * highest-ranked fallback strategy (taken afresh for each copy), else the File's own
+     * buffered I/O.
+     */
+    private IoResult bufferedTransfer(Pma pma, long pmaStart, long pos, long n, AccessType at, long callerOffset, Transfer t) {
         long fileOff = pma.off() + (pos - pmaStart);
         byte[] buf = new byte[(int) Math.min(n, Integer.MAX_VALUE)];
         MemorySegment seg = MemorySegment.ofArray(buf);
+        BufferedIOFallbackStrategy strategy = backings.fallback();
         if (!at.write()) {
-            IoResult r = pma.file().bufferReadAt(fileOff, seg);
+            IoResult r = strategy != null ? strategy.read(pma.file(), fileOff, BlockSeq.of(Block.ofSafe(seg)))
+                    : pma.file().bufferReadAt(fileOff, seg);
             IoResult c = t.apply(Block.ofSafe(seg.asSlice(0, r.n())), callerOffset);
             return r.error() != null ? new IoResult(c.n(), r.error()) : c;
         }
         IoResult c = t.apply(Block.ofSafe(seg), callerOffset);
-        IoResult w = pma.file().bufferWriteAt(fileOff, seg.asSlice(0, c.n()));
+        IoResult w = strategy != null ? strategy.write(pma.file(), fileOff, BlockSeq.of(Block.ofSafe(seg.asSlice(0, c.n()))))
+                : pma.file().bufferWriteAt(fileOff, seg.asSlice(0, c.n()));
         return w.error() != null ? w : c;
     }
 
@@ -579,7 +611,8 @@ public final class MemoryManager implements MappingSpace {
             if (st.segment() != null) {
                 Segment<Pma> p = st.segment();
                 Pma pma = p.value();
-                if (at.write() && pma.needCOW() && pma.isPrivate() && memoryFile.hasUniqueRef(pma.fileRange(p.length()))) {
+                if (at.write() && pma.needCOW() && pma.isPrivate() && pma.file() instanceof MemoryFile owner
+                        && owner.hasUniqueRef(pma.fileRange(p.length()))) {
                     // The other side of a fork let go: take the pages over instead of copying (spec §4.10).
                     p.setValue(new Pma(pma.file(), pma.off(), pma.translatePerms(), vma.effectivePerms(), vma.maxPerms(), false,
                             true, pma.internal()));
@@ -626,7 +659,9 @@ public final class MemoryManager implements MappingSpace {
         long s = Math.max(gapStart, Pages.hugeRoundDown(need));
         long e = Math.min(gapEnd, Pages.hugeRoundUp(needEnd).value());
         FileRange fr;
+        MemoryFile memoryFile;
         try {
+            memoryFile = backings.memoryFile();
             fr = memoryFile.allocate(e - s, new AllocOpts(AllocationMode.CALLER_INDIRECT_COMMIT, AllocOpts.Direction.BOTTOM_UP,
                     false, ctx.memCgId()));
         } catch (MemmapException ex) {
@@ -678,7 +713,9 @@ public final class MemoryManager implements MappingSpace {
         Pma old = p.value();
         long len = p.length();
         FileRange fr;
+        MemoryFile memoryFile;
         try {
+            memoryFile = backings.memoryFile();
             fr = memoryFile.allocate(len, new AllocOpts(AllocationMode.CALLER_INDIRECT_COMMIT, AllocOpts.Direction.BOTTOM_UP,
                     false, ctx.memCgId()));
         } catch (MemmapException e) {
@@ -701,6 +738,7 @@ public final class MemoryManager implements MappingSpace {
     }
 
     /** Bytes of memory backing this address space now (RSS). */
+    @Override
     public long rss() {
         activeMu.lock();
         try {
@@ -714,16 +752,6 @@ public final class MemoryManager implements MappingSpace {
 
     // ---------------------------------------------------------------- mremap
 
-    /** mremap's MREMAP_MAYMOVE / MREMAP_FIXED choices. */
-    public enum MoveMode {
-        /** Resize in place or fail. */
-        NO_MOVE,
-        /** Resize in place, else move anywhere. */
-        MAY_MOVE,
-        /** Move to the given address (MREMAP_MAYMOVE | MREMAP_FIXED). */
-        MUST_MOVE
-    }
-
     /**
      * mremap (spec §4.7). Growing in place maps the extension as a new vma (the Mappable sees a
      * fresh AddMapping); moving calls CopyMapping, moves the cached translations, then
@@ -733,7 +761,8 @@ public final class MemoryManager implements MappingSpace {
      * @throws MemmapException EINVAL, EFAULT, ENOMEM, EAGAIN as the spec gives them, or the
      *     Mappable's CopyMapping error (the destination may already have been unmapped then)
      */
-    public long mremap(Context ctx, long oldAddr, long oldSize, long newSize, MoveMode move, long newAddr)
+    @Override
+    public long mremap(Context ctx, long oldAddr, long oldSize, long newSize, MRemapMove move, long newAddr)
             throws MemmapException {
         if (!Pages.isPageAligned(oldAddr)) {
             throw Errno.EINVAL.exception("oldAddr = " + Pages.hex(oldAddr) + " is not page-aligned");
@@ -762,7 +791,7 @@ public final class MemoryManager implements MappingSpace {
                     throw Errno.EAGAIN.exception("RLIMIT_MEMLOCK: growing the locked mapping passes " + limit);
                 }
             }
-            if (move != MoveMode.MUST_MOVE) {
+            if (move != MRemapMove.MUST_MOVE) {
                 if (oldLen == newLen) {
                     return oldAddr;
                 }
@@ -770,7 +799,7 @@ public final class MemoryManager implements MappingSpace {
                     unmapLocked(ctx, new AddrRange(oldAddr + newLen, oldAddr + oldLen), dropped);
                     return oldAddr;
                 }
-                if (oldLen == 0 && move == MoveMode.NO_MOVE) {
+                if (oldLen == 0 && move == MRemapMove.NO_MOVE) {
                     throw Errno.ENOMEM.exception("cannot grow a zero-length range in place");
                 }
                 if (oldLen != 0) {
@@ -787,7 +816,7 @@ public final class MemoryManager implements MappingSpace {
                         }
                         return oldAddr;
                     } catch (MemmapException e) {
-                        if (move == MoveMode.NO_MOVE) {
+                        if (move == MRemapMove.NO_MOVE) {
                             throw e;
                         }
                     }
@@ -795,7 +824,7 @@ public final class MemoryManager implements MappingSpace {
             }
             // Move (or copy, for an old size of 0).
             long dst;
-            if (move == MoveMode.MAY_MOVE) {
+            if (move == MRemapMove.MAY_MOVE) {
                 dst = findAvailable(MMapOpts.builder().length(newLen).build(), newLen, 0);
             } else {
                 if (!Pages.isPageAligned(newAddr)) {
@@ -915,6 +944,7 @@ public final class MemoryManager implements MappingSpace {
      *     changing what is mapped before it), EACCES (beyond a vma's maximum permissions; earlier
      *     vmas keep their new permissions)
      */
+    @Override
     public void mprotect(Context ctx, long addr, long length, AccessType perms) throws MemmapException {
         if (!Pages.isPageAligned(addr)) {
             throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
@@ -998,6 +1028,7 @@ public final class MemoryManager implements MappingSpace {
      * the call); {@code invalidate} on an mlocked vma is EBUSY. A hole gives ENOMEM after the
      * rest is done.
      */
+    @Override
     public void msync(Context ctx, long addr, long length, boolean sync, boolean invalidate) throws MemmapException {
         if (!Pages.isPageAligned(addr)) {
             throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
@@ -1058,25 +1089,14 @@ public final class MemoryManager implements MappingSpace {
 
     // ---------------------------------------------------------------- madvise
 
-    /** The madvise advice values memmap implements or recognises (Linux's numbers). */
-    public enum Advice {
-        NORMAL(0), RANDOM(1), SEQUENTIAL(2), WILLNEED(3), DONTNEED(4), REMOVE(9), DONTFORK(10), DOFORK(11),
-        MERGEABLE(12), UNMERGEABLE(13), HUGEPAGE(14), NOHUGEPAGE(15), DONTDUMP(16), DODUMP(17), HWPOISON(100);
-
-        final int value;
-
-        Advice(int value) {
-            this.value = value;
-        }
-    }
-
     /**
      * madvise (spec §4.14): DONTNEED drops every pma in the range (private copies lost; a later
      * access re-translates or gets fresh zero pages) and is EINVAL on mlocked vmas;
      * DONTFORK/DOFORK mark vmas; REMOVE is ENOSYS, HWPOISON EPERM; the rest succeed doing
      * nothing. Holes give ENOMEM after the rest is done.
      */
-    public void madvise(Context ctx, long addr, long length, Advice advice) throws MemmapException {
+    @Override
+    public void madvise(Context ctx, long addr, long length, MAdvice advice) throws MemmapException {
         switch (advice) {
             case REMOVE -> throw Errno.ENOSYS.exception("MADV_REMOVE");
             case HWPOISON -> throw Errno.EPERM.exception("MADV_HWPOISON");
@@ -1104,7 +1124,7 @@ public final class MemoryManager implements MappingSpace {
                 if (Long.compareUnsigned(v.start(), pos) > 0) {
                     hole = true;
                 }
-                if (advice == Advice.DONTNEED) {
+                if (advice == MAdvice.DONTNEED) {
                     if (v.value().mlockMode() != MLockMode.NONE) {
                         throw Errno.EINVAL.exception("MADV_DONTNEED on the mlocked mapping at " + Pages.hex(v.start()));
                     }
@@ -1115,13 +1135,13 @@ public final class MemoryManager implements MappingSpace {
                     v = vmas.isolate(v, ar.start(), ar.end());
                     Vma vma = v.value();
                     v.setValue(new Vma(vma.mappable(), vma.off(), vma.realPerms(), vma.maxPerms(), vma.isPrivate(),
-                            vma.growsDown(), vma.isStack(), advice == Advice.DONTFORK, vma.mlockMode(), vma.id(), vma.name(),
+                            vma.growsDown(), vma.isStack(), advice == MAdvice.DONTFORK, vma.mlockMode(), vma.id(), vma.name(),
                             vma.nameMut(), vma.lastFault()));
                 }
                 pos = v.end();
                 v = v.nextSegment();
             }
-            if (advice != Advice.DONTNEED) {
+            if (advice != MAdvice.DONTNEED) {
                 vmas.mergeInsideRange(ar.start(), ar.end());
                 vmas.mergeOutsideRange(ar.start(), ar.end());
             }
@@ -1140,6 +1160,7 @@ public final class MemoryManager implements MappingSpace {
      * {@code [addr, addr + length)}; EAGER also backs every page now. Without CAP_IPC_LOCK a zero
      * RLIMIT_MEMLOCK is EPERM and passing it ENOMEM. A hole is ENOMEM after what comes before it.
      */
+    @Override
     public void mlock(Context ctx, long addr, long length, MLockMode mode) throws MemmapException {
         long start = Pages.roundDown(addr);
         Pages.Rounded len = Pages.roundUp(length + Pages.pageOffset(addr));
@@ -1212,6 +1233,7 @@ public final class MemoryManager implements MappingSpace {
     }
 
     /** mlockall: {@code current} locks every vma now, {@code future} makes new mappings locked. */
+    @Override
     public void mlockAll(Context ctx, boolean current, boolean future, MLockMode mode) throws MemmapException {
         if (!current && !future) {
             throw Errno.EINVAL.exception("mlockall needs MCL_CURRENT or MCL_FUTURE");
@@ -1243,6 +1265,7 @@ public final class MemoryManager implements MappingSpace {
     }
 
     /** munlockall: unlocks every vma and stops locking new ones. */
+    @Override
     public void munlockAll(Context ctx) throws MemmapException {
         mlockAll(ctx, true, true, MLockMode.NONE);
     }
@@ -1257,8 +1280,9 @@ public final class MemoryManager implements MappingSpace {
      *
      * @throws MemmapException if a Mappable refuses the mapping; the child is then torn down
      */
+    @Override
     public MemoryManager fork(Context ctx) throws MemmapException {
-        MemoryManager child = new MemoryManager(layout, memoryFile);
+        MemoryManager child = new MemoryManager(layout, backings);
         List<MappingIdentity> dropped = new ArrayList<>();
         mappingMu.readLock().lock();
         try {
@@ -1325,6 +1349,7 @@ public final class MemoryManager implements MappingSpace {
     }
 
     /** Unmaps everything (the last user of the address space is gone). */
+    @Override
     public void release(Context ctx) {
         List<MappingIdentity> dropped = new ArrayList<>();
         mappingMu.writeLock().lock();
@@ -1339,6 +1364,7 @@ public final class MemoryManager implements MappingSpace {
     // ---------------------------------------------------------------- accounting and maps
 
     /** Bytes mapped (RLIMIT_AS's measure). */
+    @Override
     public long usageAS() {
         mappingMu.readLock().lock();
         try {
@@ -1373,6 +1399,7 @@ public final class MemoryManager implements MappingSpace {
      * {@code %08x-%08x %s%s %08x %02x:%02x %d }, the path padded to column 73, then the fixed
      * vsyscall line.
      */
+    @Override
     public String maps(Context ctx) {
         StringBuilder sb = new StringBuilder();
         mappingMu.readLock().lock();

@@ -13,7 +13,7 @@ import memmap.api.Errno;
 import memmap.api.IoResult;
 import memmap.api.MMapOpts;
 import memmap.api.MemmapException;
-import memmap.mm.internal.MemoryManager.MoveMode;
+import memmap.api.MRemapMove;
 import memmap.mm.internal.MemoryManagerTest.Recording;
 
 /** mremap: every cell of the spec's matrix, the Mappable calls in order, data moving with the mapping. */
@@ -39,7 +39,7 @@ class MremapTest {
         MemoryManager mm = mm();
         Recording r = new Recording("/f");
         map(mm, r, BASE, 2 * P, 0x10 * P, true);
-        assertEquals(BASE, mm.mremap(CTX, BASE, 2 * P, 5 * P, MoveMode.NO_MOVE, 0));
+        assertEquals(BASE, mm.mremap(CTX, BASE, 2 * P, 5 * P, MRemapMove.NO_MOVE, 0));
         assertEquals(List.of("add [0x40000000, 0x40002000) @10000 w", "add [0x40002000, 0x40005000) @12000 w"), r.calls);
         assertEquals(2, mm.maps(CTX).lines().count(), "the extension merges with the old vma");
         assertEquals(2, r.refs);
@@ -53,9 +53,9 @@ class MremapTest {
         Recording blocker = new Recording("/b");
         map(mm, r, BASE, 2 * P, 0, true);
         map(mm, blocker, BASE + 2 * P, P, 0, true);
-        assertEquals(Errno.ENOMEM, errno(() -> mm.mremap(CTX, BASE, 2 * P, 4 * P, MoveMode.NO_MOVE, 0)));
+        assertEquals(Errno.ENOMEM, errno(() -> mm.mremap(CTX, BASE, 2 * P, 4 * P, MRemapMove.NO_MOVE, 0)));
         r.calls.clear();
-        long moved = mm.mremap(CTX, BASE, 2 * P, 4 * P, MoveMode.MAY_MOVE, 0);
+        long moved = mm.mremap(CTX, BASE, 2 * P, 4 * P, MRemapMove.MAY_MOVE, 0);
         assertNotEquals(BASE, moved);
         assertEquals(List.of("copy [0x40000000, 0x40002000) -> [" + h(moved) + ", " + h(moved + 4 * P) + ")",
                 "remove [0x40000000, 0x40002000) @0 w"), r.calls, "CopyMapping, then RemoveMapping of the old range");
@@ -71,7 +71,7 @@ class MremapTest {
         Recording there = new Recording("/there");
         map(mm, there, 0x5000_0000L, P, 0, true);
         long rss = mm.rss();
-        assertEquals(0x5000_0000L, mm.mremap(CTX, a, 4 * P, 4 * P, MoveMode.MUST_MOVE, 0x5000_0000L));
+        assertEquals(0x5000_0000L, mm.mremap(CTX, a, 4 * P, 4 * P, MRemapMove.MUST_MOVE, 0x5000_0000L));
         assertEquals(List.of("add [0x50000000, 0x50001000) @0 w", "remove [0x50000000, 0x50001000) @0 w"), there.calls,
                 "the destination was unmapped first");
         byte[] b = new byte[7];
@@ -87,12 +87,12 @@ class MremapTest {
         MemoryManager mm = mm();
         Recording r = new Recording("/f");
         map(mm, r, BASE, 4 * P, 0, false);
-        assertEquals(BASE, mm.mremap(CTX, BASE, 4 * P, P, MoveMode.MAY_MOVE, 0));
+        assertEquals(BASE, mm.mremap(CTX, BASE, 4 * P, P, MRemapMove.MAY_MOVE, 0));
         assertEquals("remove [0x40001000, 0x40004000) @1000", r.calls.get(1));
         r.calls.clear();
         Recording s = new Recording("/g");
         map(mm, s, 0x4800_0000L, 4 * P, 0, false);
-        assertEquals(0x4900_0000L, mm.mremap(CTX, 0x4800_0000L, 4 * P, 2 * P, MoveMode.MUST_MOVE, 0x4900_0000L));
+        assertEquals(0x4900_0000L, mm.mremap(CTX, 0x4800_0000L, 4 * P, 2 * P, MRemapMove.MUST_MOVE, 0x4900_0000L));
         assertEquals(List.of("add [0x48000000, 0x48004000) @0", "remove [0x48002000, 0x48004000) @2000",
                 "copy [0x48000000, 0x48002000) -> [0x49000000, 0x49002000)", "remove [0x48000000, 0x48002000) @0"), s.calls);
         mm.checkInvariants();
@@ -104,12 +104,12 @@ class MremapTest {
         Recording r = new Recording("/f");
         map(mm, r, BASE, 2 * P, 0x20 * P, true);
         r.calls.clear();
-        long copy = mm.mremap(CTX, BASE, 0, 2 * P, MoveMode.MAY_MOVE, 0);
+        long copy = mm.mremap(CTX, BASE, 0, 2 * P, MRemapMove.MAY_MOVE, 0);
         assertEquals(List.of("copy [0x40000000, 0x40000000) -> [" + h(copy) + ", " + h(copy + 2 * P) + ")"), r.calls,
                 "no AddMapping");
         assertEquals(3, r.refs, "both vmas hold the identity");
         assertTrue(mm.maps(CTX).contains("00020000"), "the copy maps the same offsets");
-        assertEquals(Errno.ENOMEM, errno(() -> mm.mremap(CTX, BASE, 0, P, MoveMode.NO_MOVE, 0)));
+        assertEquals(Errno.ENOMEM, errno(() -> mm.mremap(CTX, BASE, 0, P, MRemapMove.NO_MOVE, 0)));
         mm.checkInvariants();
     }
 
@@ -120,14 +120,14 @@ class MremapTest {
         map(mm, r, BASE, 2 * P, 0, true);
         map(mm, new Recording("/n"), BASE + 2 * P, P, 0, true);
         String before = mm.maps(CTX);
-        assertEquals(Errno.EINVAL, errno(() -> mm.mremap(CTX, BASE + 1, P, 2 * P, MoveMode.MAY_MOVE, 0)));
-        assertEquals(Errno.EINVAL, errno(() -> mm.mremap(CTX, BASE, P, 0, MoveMode.MAY_MOVE, 0)));
-        assertEquals(Errno.EFAULT, errno(() -> mm.mremap(CTX, BASE + 0x100_0000L, P, 2 * P, MoveMode.MAY_MOVE, 0)));
-        assertEquals(Errno.EFAULT, errno(() -> mm.mremap(CTX, BASE, 3 * P, 4 * P, MoveMode.NO_MOVE, 0)), "spans two vmas");
-        assertEquals(Errno.EINVAL, errno(() -> mm.mremap(CTX, BASE, 2 * P, 2 * P, MoveMode.MUST_MOVE, BASE + P)), "overlap");
-        assertEquals(Errno.EINVAL, errno(() -> mm.mremap(CTX, BASE, 2 * P, 2 * P, MoveMode.MUST_MOVE, 0x5000_0001L)));
+        assertEquals(Errno.EINVAL, errno(() -> mm.mremap(CTX, BASE + 1, P, 2 * P, MRemapMove.MAY_MOVE, 0)));
+        assertEquals(Errno.EINVAL, errno(() -> mm.mremap(CTX, BASE, P, 0, MRemapMove.MAY_MOVE, 0)));
+        assertEquals(Errno.EFAULT, errno(() -> mm.mremap(CTX, BASE + 0x100_0000L, P, 2 * P, MRemapMove.MAY_MOVE, 0)));
+        assertEquals(Errno.EFAULT, errno(() -> mm.mremap(CTX, BASE, 3 * P, 4 * P, MRemapMove.NO_MOVE, 0)), "spans two vmas");
+        assertEquals(Errno.EINVAL, errno(() -> mm.mremap(CTX, BASE, 2 * P, 2 * P, MRemapMove.MUST_MOVE, BASE + P)), "overlap");
+        assertEquals(Errno.EINVAL, errno(() -> mm.mremap(CTX, BASE, 2 * P, 2 * P, MRemapMove.MUST_MOVE, 0x5000_0001L)));
         assertEquals(before, mm.maps(CTX));
-        assertEquals(BASE, mm.mremap(CTX, BASE, 2 * P, 2 * P, MoveMode.NO_MOVE, 0), "same size: nothing to do");
+        assertEquals(BASE, mm.mremap(CTX, BASE, 2 * P, 2 * P, MRemapMove.NO_MOVE, 0), "same size: nothing to do");
         mm.checkInvariants();
     }
 

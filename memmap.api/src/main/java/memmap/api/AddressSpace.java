@@ -1,0 +1,79 @@
+package memmap.api;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * An address space with the system calls of Linux's mm (gVisor's {@code mm.MemoryManager},
+ * spec §4): what users of memmap program against. Obtain one from the
+ * {@link memmap.api.provider.AddressSpaces} service.
+ *
+ * <p>Errors: calls that change mappings throw a {@link MemmapException} carrying Linux's errno,
+ * checked in the order the spec gives, and leave the address space unchanged unless the spec
+ * says otherwise (mmap with {@code unmap} has already unmapped its target when the Mappable
+ * refuses). I/O returns the bytes done and, if short, why: EFAULT for an unmapped or
+ * protected address (the system-call view), or a {@link BusError} where a Mappable or a copy
+ * reported one (what a page fault would turn into SIGBUS).
+ *
+ * <p>Lock order: see the {@code memmap.api} package documentation (mappingMu → Mappable and
+ * identity locks → activeMu → translate's locks → File locks).
+ *
+ * <p>Thread safety: every method may be called concurrently.
+ */
+@org.osgi.annotation.versioning.ProviderType
+public interface AddressSpace extends MappingSpace {
+    /**
+     * mmap. A null Mappable with {@code isPrivate} is private anonymous memory; a null
+     * Mappable without it is shared anonymous memory, made by the anonymous backing provider.
+     *
+     * @return the mapping's address
+     */
+    long mmap(Context ctx, MMapOpts opts) throws MemmapException;
+
+    /** munmap. Unmapping what is not mapped is not an error. */
+    void munmap(Context ctx, long addr, long length) throws MemmapException;
+
+    /** mremap; returns the mapping's address afterwards. */
+    long mremap(Context ctx, long oldAddr, long oldSize, long newSize, MRemapMove move, long newAddr) throws MemmapException;
+
+    /** mprotect. */
+    void mprotect(Context ctx, long addr, long length, AccessType perms) throws MemmapException;
+
+    /** msync with MS_SYNC ({@code sync}) and/or MS_INVALIDATE. */
+    void msync(Context ctx, long addr, long length, boolean sync, boolean invalidate) throws MemmapException;
+
+    /** mlock ({@code mode} EAGER or LAZY) or munlock ({@code mode} NONE). */
+    void mlock(Context ctx, long addr, long length, MLockMode mode) throws MemmapException;
+
+    /** mlockall with MCL_CURRENT and/or MCL_FUTURE. */
+    void mlockAll(Context ctx, boolean current, boolean future, MLockMode mode) throws MemmapException;
+
+    /** munlockall. */
+    void munlockAll(Context ctx) throws MemmapException;
+
+    /** madvise. */
+    void madvise(Context ctx, long addr, long length, MAdvice advice) throws MemmapException;
+
+    /** A copy-on-write copy of this address space (fork). */
+    AddressSpace fork(Context ctx) throws MemmapException;
+
+    /** Copies {@code dst.byteSize()} bytes at {@code addr} into {@code dst}. */
+    IoResult read(Context ctx, long addr, MemorySegment dst);
+
+    /** Copies {@code src} to {@code addr}. */
+    IoResult write(Context ctx, long addr, MemorySegment src);
+
+    /** Zeroes {@code length} bytes at {@code addr}. */
+    IoResult zero(Context ctx, long addr, long length);
+
+    /** {@code /proc/[pid]/maps} in Linux's format. */
+    String maps(Context ctx);
+
+    /** Bytes mapped (RLIMIT_AS's measure). */
+    long usageAS();
+
+    /** Bytes of memory backing the address space now (RSS). */
+    long rss();
+
+    /** Unmaps everything; the address space is empty afterwards. */
+    void release(Context ctx);
+}

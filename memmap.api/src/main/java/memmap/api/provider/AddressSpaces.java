@@ -1,0 +1,25 @@
+package memmap.api.provider;
+
+import memmap.api.AddressSpace;
+import memmap.api.Context;
+import memmap.api.MemmapException;
+
+/**
+ * Makes address spaces, and routes backing requests to the provider of their kind: the
+ * service of {@code memmap.mm}. It binds the backing providers, the memory file and the
+ * fallback strategies dynamically and greedily, so a provider replaced at run time serves the
+ * next request at once.
+ */
+@org.osgi.annotation.versioning.ProviderType
+public interface AddressSpaces {
+    /** A new, empty address space. */
+    AddressSpace create(Context ctx);
+
+    /**
+     * A backing from the highest-ranked provider of {@code request}'s kind.
+     *
+     * @throws MemmapException ENODEV "no provider for kind X" if none is registered, or the
+     *     provider's own error
+     */
+    Backing backing(Context ctx, BackingRequest request) throws MemmapException;
+}

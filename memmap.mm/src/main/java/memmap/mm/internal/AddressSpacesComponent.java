@@ -1,0 +1,70 @@
+package memmap.mm.internal;
+
+import java.util.List;
+
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+import memmap.api.AddressSpace;
+import memmap.api.Context;
+import memmap.api.Errno;
+import memmap.api.MemmapException;
+import memmap.api.MemoryFile;
+import memmap.api.provider.AddressSpaces;
+import memmap.api.provider.Backing;
+import memmap.api.provider.BackingProvider;
+import memmap.api.provider.BackingRequest;
+import memmap.api.provider.BufferedIOFallbackStrategy;
+
+/**
+ * The {@link AddressSpaces} service: makes address spaces that find their backings here, at
+ * each use. Every reference is dynamic and greedy, so a provider, memory file or strategy
+ * replaced at run time (a new bundle version, a higher ranking, a reconfiguration) serves the
+ * next request at once; what was made before keeps its own provider's memory.
+ *
+ * <p>DS sets each list anew on every change, sorted by ascending service ranking; the last
+ * entry of a kind is the highest ranked.
+ */
+@Component(service = AddressSpaces.class, immediate = true)
+public final class AddressSpacesComponent implements AddressSpaces, Backings {
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile List<BackingProvider> providers;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile List<MemoryFile> memoryFiles;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile List<BufferedIOFallbackStrategy> strategies;
+
+    @Override
+    public AddressSpace create(Context ctx) {
+        return new MemoryManager(MemoryManager.Layout.LINUX_X86_64, this);
+    }
+
+    @Override
+    public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
+        List<BackingProvider> ps = providers;
+        return Backings.route(ps == null ? List.of() : ps, ctx, request);
+    }
+
+    @Override
+    public MemoryFile memoryFile() throws MemmapException {
+        List<MemoryFile> mfs = memoryFiles;
+        if (mfs == null || mfs.isEmpty()) {
+            throw Errno.ENODEV.exception("no MemoryFile service: is memmap.anon running?");
+        }
+        return mfs.getLast();
+    }
+
+    @Override
+    public BufferedIOFallbackStrategy fallback() {
+        List<BufferedIOFallbackStrategy> ss = strategies;
+        return ss == null || ss.isEmpty() ? null : ss.getLast();
+    }
+}

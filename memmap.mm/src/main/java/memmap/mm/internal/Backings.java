@@ -1,0 +1,63 @@
+package memmap.mm.internal;
+
+import java.util.List;
+
+import memmap.api.Context;
+import memmap.api.Errno;
+import memmap.api.MemmapException;
+import memmap.api.MemoryFile;
+import memmap.api.provider.Backing;
+import memmap.api.provider.BackingProvider;
+import memmap.api.provider.BackingRequest;
+import memmap.api.provider.BufferedIOFallbackStrategy;
+
+/**
+ * What an address space takes from outside, looked up at each use so that replaced services
+ * serve the next use at once: the memory file (private pages), backing providers by kind, the
+ * buffered-I/O fallback strategy.
+ */
+interface Backings {
+    /** The memory file for new private pages. */
+    MemoryFile memoryFile() throws MemmapException;
+
+    /** A backing from the highest-ranked provider of the request's kind; ENODEV if none. */
+    Backing backing(Context ctx, BackingRequest request) throws MemmapException;
+
+    /** The highest-ranked fallback strategy, or null to use the File's own buffered I/O. */
+    BufferedIOFallbackStrategy fallback();
+
+    /** Fixed services (for tests and plain-Java use): one memory file, the given providers, no strategy. */
+    static Backings of(MemoryFile memoryFile, BackingProvider... providers) {
+        List<BackingProvider> ps = List.of(providers);
+        return new Backings() {
+            @Override
+            public MemoryFile memoryFile() {
+                return memoryFile;
+            }
+
+            @Override
+            public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
+                return route(ps, ctx, request);
+            }
+
+            @Override
+            public BufferedIOFallbackStrategy fallback() {
+                return null;
+            }
+        };
+    }
+
+    /** The last provider of the request's kind in {@code providers} (lists are in ascending ranking order). */
+    static Backing route(List<BackingProvider> providers, Context ctx, BackingRequest request) throws MemmapException {
+        BackingProvider chosen = null;
+        for (BackingProvider p : providers) {
+            if (p.kind() == request.kind()) {
+                chosen = p;
+            }
+        }
+        if (chosen == null) {
+            throw Errno.ENODEV.exception("no provider for kind " + request.kind().id());
+        }
+        return chosen.create(ctx, request);
+    }
+}
