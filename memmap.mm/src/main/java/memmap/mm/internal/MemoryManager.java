@@ -103,6 +103,14 @@ public final class MemoryManager implements AddressSpace {
         }
     });
     private long curRSS;
+    /** Bumped (under activeMu) whenever pmas may change; the fast path trusts its cache only at the same version. */
+    private long pmaVersion;
+    /** The fast path's cache, guarded by activeMu: the last single-Block, safe pma copied through. */
+    private long hitStart;
+    private long hitEnd;
+    private MemorySegment hitSegment;
+    private AccessType hitPerms = AccessType.NO_ACCESS;
+    private long hitVersion = -1;
     private long usageAS;
     private long lockedAS;
     private long dataAS;
@@ -444,8 +452,14 @@ public final class MemoryManager implements AddressSpace {
         invalidateLocked(ar, opts.invalidatePrivate());
     }
 
-    private void invalidateLocked(AddrRange ar, boolean invalidatePrivate) {
+    /** Locks activeMu to change pmas: the fast path's cache stops being trusted. */
+    private void lockActiveForChange() {
         activeMu.lock();
+        pmaVersion++;
+    }
+
+    private void invalidateLocked(AddrRange ar, boolean invalidatePrivate) {
+        lockActiveForChange();
         try {
             Segment<Pma> p = pmas.lowerBoundSegment(ar.start());
             while (p != null && Long.compareUnsigned(p.start(), ar.end()) < 0) {
@@ -469,12 +483,20 @@ public final class MemoryManager implements AddressSpace {
     /** Copies {@code dst.byteSize()} bytes at {@code addr} into {@code dst} (gVisor's CopyIn). */
     @Override
     public IoResult read(Context ctx, long addr, MemorySegment dst) {
+        IoResult fast = fastCopy(addr, dst, false);
+        if (fast != null) {
+            return fast;
+        }
         return io(ctx, addr, dst.byteSize(), AccessType.READ, (block, at) -> Block.copy(Block.ofSafe(dst.asSlice(at, block.length())), block));
     }
 
     /** Copies {@code src} to {@code addr} (gVisor's CopyOut). */
     @Override
     public IoResult write(Context ctx, long addr, MemorySegment src) {
+        IoResult fast = fastCopy(addr, src, true);
+        if (fast != null) {
+            return fast;
+        }
         return io(ctx, addr, src.byteSize(), AccessType.WRITE, (block, at) -> Block.copy(block, Block.ofSafe(src.asSlice(at, block.length()))));
     }
 
@@ -482,6 +504,33 @@ public final class MemoryManager implements AddressSpace {
     @Override
     public IoResult zero(Context ctx, long addr, long length) {
         return io(ctx, addr, length, AccessType.WRITE, (block, at) -> Block.zero(block));
+    }
+
+    /**
+     * The fast path of small copies: under activeMu only, through the last pma used if it covers
+     * the whole copy with the permission needed and no pma has changed since. Sound without
+     * mappingMu: a pma exists only inside a live vma (munmap drops pmas first) and its effective
+     * permissions follow mprotect; holding activeMu, no page can be freed under the copy.
+     *
+     * @return the result, or null to take the full path
+     */
+    private IoResult fastCopy(long addr, MemorySegment mem, boolean write) {
+        long n = mem.byteSize();
+        activeMu.lock();
+        try {
+            if (hitVersion != pmaVersion || Long.compareUnsigned(addr, hitStart) < 0 || Long.compareUnsigned(addr + n, hitEnd) > 0
+                    || Long.compareUnsigned(addr + n, addr) < 0 || !(write ? hitPerms.write() : hitPerms.read())) {
+                return null;
+            }
+            if (write) {
+                MemorySegment.copy(mem, 0, hitSegment, addr - hitStart, n);
+            } else {
+                MemorySegment.copy(hitSegment, addr - hitStart, mem, 0, n);
+            }
+            return IoResult.ok(n);
+        } finally {
+            activeMu.unlock();
+        }
     }
 
     /** One step of an I/O: transfer between {@code block} and the caller's memory at offset {@code at}. */
@@ -519,7 +568,7 @@ public final class MemoryManager implements AddressSpace {
                             + ", not for " + at));
                 }
                 long chunkEnd = Long.compareUnsigned(vseg.end(), end) < 0 ? vseg.end() : end;
-                activeMu.lock();
+                lockActiveForChange();
                 try {
                     AddrRange pages = new AddrRange(Pages.roundDown(pos), Pages.roundUp(chunkEnd).value());
                     MemmapError err = getPmas(ctx, vseg, pages, at);
@@ -560,6 +609,13 @@ public final class MemoryManager implements AddressSpace {
                 }
                 return new IoResult(0, e.error());
             }
+        }
+        if (internal.numBlocks() == 1 && !internal.head().needSafecopy()) {
+            hitStart = p.start();
+            hitEnd = p.end();
+            hitSegment = internal.head().segment();
+            hitPerms = pma.effectivePerms();
+            hitVersion = pmaVersion;
         }
         long done = 0;
         for (BlockSeq bs = internal.dropFirst(pos - p.start()).takeFirst(n); !bs.isEmpty(); bs = bs.tail()) {
@@ -915,7 +971,7 @@ public final class MemoryManager implements AddressSpace {
 
     /** Re-keys the pmas of {@code from} to start at {@code to}: cached pages move with the mapping. */
     private void movePmas(AddrRange from, long to) {
-        activeMu.lock();
+        lockActiveForChange();
         try {
             List<long[]> ranges = new ArrayList<>();
             List<Pma> values = new ArrayList<>();
@@ -993,7 +1049,7 @@ public final class MemoryManager implements AddressSpace {
     }
 
     private void reprotectPmas(AddrRange ar, AccessType effective) {
-        activeMu.lock();
+        lockActiveForChange();
         try {
             for (Segment<Pma> p = pmas.lowerBoundSegment(ar.start()); p != null && Long.compareUnsigned(p.start(), ar.end()) < 0;
                     p = p.nextSegment()) {
@@ -1219,7 +1275,7 @@ public final class MemoryManager implements AddressSpace {
                 throw Errno.ENOMEM.exception("the mapping at " + Pages.hex(v.start()) + " has no permissions to populate");
             }
             AddrRange r = new AddrRange(Math.max(v.start(), ar.start()), Math.min(v.end(), ar.end()));
-            activeMu.lock();
+            lockActiveForChange();
             try {
                 MemmapError err = getPmas(ctx, v, r, AccessType.READ);
                 if (err != null) {
@@ -1316,7 +1372,7 @@ public final class MemoryManager implements AddressSpace {
                 }
             }
             child.vmas.mergeAll();
-            activeMu.lock();
+            lockActiveForChange();
             child.activeMu.lock();
             try {
                 for (Segment<Pma> p = pmas.firstSegment(); p != null; p = p.nextSegment()) {

@@ -20,6 +20,7 @@ import memmap.api.Context;
 import memmap.api.Errno;
 import memmap.api.InvalidateOpts;
 import memmap.api.IoResult;
+import memmap.api.MAdvice;
 import memmap.api.MMapOpts;
 import memmap.api.Mappable;
 import memmap.api.MappableRange;
@@ -134,6 +135,29 @@ class MemoryManagerIoTest {
         assertEquals(0, mm.rss());
         assertEquals(before, mf.usage().allocated(), "the private pages went back to the memory file");
         assertEquals(Errno.EFAULT, mm.read(CTX, a, MemorySegment.ofArray(new byte[1])).error(), "I/O after munmap");
+    }
+
+    /** Small copies take the cached fast path; every change to pmas or permissions must still be seen. */
+    @Test
+    void theFastPathNeverOutlivesAChange() throws Exception {
+        MemoryManager mm = mm();
+        long a = mm.mmap(CTX, MMapOpts.builder().length(4 * P).isPrivate(true).build());
+        for (int i = 0; i < 100; i++) {
+            assertEquals(IoResult.ok(2), mm.write(CTX, a + 8 + i, bytes("ok")));
+        }
+        assertEquals("ok", string(mm, a + 107, 2));
+        mm.mprotect(CTX, a, 4 * P, AccessType.READ);
+        assertEquals(Errno.EFAULT, mm.write(CTX, a + 8, bytes("no")).error(), "mprotect is seen");
+        assertEquals("oo", string(mm, a + 8, 2));
+        mm.mprotect(CTX, a, 4 * P, AccessType.READ_WRITE);
+        MemoryManager child = mm.fork(CTX);
+        assertEquals(IoResult.ok(2), mm.write(CTX, a + 8, bytes("PA")));
+        assertEquals("oo", string(child, a + 8, 2), "fork's copy-on-write is seen");
+        mm.madvise(CTX, a, P, MAdvice.DONTNEED);
+        assertEquals("\0\0", string(mm, a + 8, 2), "madvise is seen");
+        mm.munmap(CTX, a, 4 * P);
+        assertEquals(Errno.EFAULT, mm.read(CTX, a + 8, MemorySegment.ofArray(new byte[2])).error(), "munmap is seen");
+        child.release(CTX);
     }
 
     @Test
