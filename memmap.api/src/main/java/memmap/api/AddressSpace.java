@@ -56,6 +56,15 @@ public interface AddressSpace extends MappingSpace {
     /** A copy-on-write copy of this address space (fork). */
     AddressSpace fork(Context ctx) throws MemmapException;
 
+    /**
+     * A page fault at {@code addr} for {@code at} (gVisor's HandleUserFault): makes the page
+     * accessible (translating, allocating or copying on write as needed).
+     *
+     * @throws FaultException SIGSEGV without a mapping or the permission, SIGBUS where the
+     *     Mappable or a copy reports a {@link BusError}; carrying the faulting address
+     */
+    void fault(Context ctx, long addr, AccessType at) throws FaultException;
+
     /** Copies {@code dst.byteSize()} bytes at {@code addr} into {@code dst}. */
     IoResult read(Context ctx, long addr, MemorySegment dst);
 

@@ -33,6 +33,8 @@ import memmap.api.AddrRange;
 import memmap.api.Capability;
 import memmap.api.Context;
 import memmap.api.Errno;
+import memmap.api.FaultException;
+import memmap.api.MMapPlatformEffect;
 import memmap.api.InvalidateOpts;
 import memmap.api.MLockMode;
 import memmap.api.MMapOpts;
@@ -209,7 +211,17 @@ public final class MemoryManager implements AddressSpace {
         mappingMu.writeLock().lock();
         try {
             MLockMode mlock = MLockMode.max(opts.mlockMode(), defMLockMode);
-            return createVma(ctx, opts, len.value(), offset, addr, mlock, dropped);
+            long start = createVma(ctx, opts, len.value(), offset, addr, mlock, dropped);
+            AddrRange ar = new AddrRange(start, start + len.value());
+            if (opts.platformEffect().compareTo(MMapPlatformEffect.POPULATE) >= 0 || mlock == MLockMode.EAGER) {
+                // Spec §4.3: populate now; only with requirePlatformEffect does a failure undo the mmap.
+                MemmapError err = populateBestEffort(ctx, ar);
+                if (err != null && opts.requirePlatformEffect() && opts.platformEffect() != MMapPlatformEffect.DEFAULT) {
+                    unmapLocked(ctx, ar, dropped);
+                    throw err.toErrno().exception("populating " + ar + ": " + err.message());
+                }
+            }
+            return start;
         } finally {
             mappingMu.writeLock().unlock();
             dropped.forEach(id -> id.decRef(ctx));
@@ -506,6 +518,32 @@ public final class MemoryManager implements AddressSpace {
         return io(ctx, addr, length, AccessType.WRITE, (block, at) -> Block.zero(block));
     }
 
+    @Override
+    public void fault(Context ctx, long addr, AccessType at) throws FaultException {
+        long page = Pages.roundDown(addr);
+        mappingMu.readLock().lock();
+        try {
+            Segment<Vma> v = vmas.findSegment(page);
+            if (v == null) {
+                throw new FaultException(addr, Errno.EFAULT.withDetail("no mapping"));
+            }
+            if (!v.value().effectivePerms().supersetOf(at)) {
+                throw new FaultException(addr, Errno.EPERM.withDetail("mapped " + v.value().effectivePerms() + ", not for " + at));
+            }
+            lockActiveForChange();
+            try {
+                MemmapError err = getPmas(ctx, v, new AddrRange(page, page + Pages.PAGE_SIZE), at);
+                if (err != null) {
+                    throw new FaultException(addr, err);
+                }
+            } finally {
+                activeMu.unlock();
+            }
+        } finally {
+            mappingMu.readLock().unlock();
+        }
+    }
+
     /**
      * The fast path of small copies: under activeMu only, through the last pma used if it covers
      * the whole copy with the permission needed and no pma has changed since. Sound without
@@ -701,11 +739,10 @@ public final class MemoryManager implements AddressSpace {
             if (err != null) {
                 return err;
             }
-            Segment<Pma> now = pmas.findSegment(pos);
-            if (now == null) {
+            if (pmas.findSegment(pos) == null) {
                 return Errno.EFAULT.withDetail(Pages.hex(pos) + " could not be backed");
             }
-            pos = now.end();
+            // Look at the new pma again: a write to a private mapping must copy it first.
         }
         return null;
     }
@@ -1286,6 +1323,31 @@ public final class MemoryManager implements AddressSpace {
                 activeMu.unlock();
             }
         }
+    }
+
+    /**
+     * Backs every page of {@code ar} now if its vmas have any permission (spec §4.3's
+     * populate: shared vmas translate for no access, private ones for read). Returns the first
+     * error. Requires mappingMu.
+     */
+    private MemmapError populateBestEffort(Context ctx, AddrRange ar) {
+        for (Segment<Vma> v = vmas.lowerBoundSegment(ar.start()); v != null && Long.compareUnsigned(v.start(), ar.end()) < 0;
+                v = v.nextSegment()) {
+            if (!v.value().effectivePerms().any()) {
+                continue;
+            }
+            AddrRange r = new AddrRange(Math.max(v.start(), ar.start()), Math.min(v.end(), ar.end()));
+            lockActiveForChange();
+            try {
+                MemmapError err = getPmas(ctx, v, r, v.value().isPrivate() ? AccessType.READ : AccessType.NO_ACCESS);
+                if (err != null) {
+                    return err;
+                }
+            } finally {
+                activeMu.unlock();
+            }
+        }
+        return null;
     }
 
     /** mlockall: {@code current} locks every vma now, {@code future} makes new mappings locked. */

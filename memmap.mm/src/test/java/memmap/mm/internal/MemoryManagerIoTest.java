@@ -213,6 +213,23 @@ class MemoryManagerIoTest {
     }
 
     @Test
+    void aFirstWriteToAPrivateMappingCopiesToo() throws Exception {
+        Backing file = anon.create(CTX, new BackingRequest.Anonymous(2 * P));
+        MemoryManager writer = mm();
+        long w = writer.mmap(CTX, MMapOpts.builder().length(2 * P).mappable(file.mappable()).mappingIdentity(file.identity()).build());
+        writer.write(CTX, w, bytes("original"));
+        MemoryManager priv = mm();
+        long p = priv.mmap(CTX, MMapOpts.builder().length(2 * P).mappable(file.mappable()).mappingIdentity(file.identity())
+                .isPrivate(true).build());
+        assertEquals(IoResult.ok(7), priv.write(CTX, p, bytes("PRIVATE")), "the very first access is a write");
+        assertEquals("PRIVATEl", string(priv, p, 8));
+        assertEquals("original", string(writer, w, 8), "and it did not reach the shared memory");
+        priv.release(CTX);
+        writer.release(CTX);
+        file.identity().decRef(CTX);
+    }
+
+    @Test
     void invalidationDropsCachedTranslationsAndPrivatePagesOnlyWhenAsked() throws Exception {
         Backing file = anon.create(CTX, new BackingRequest.Anonymous(4 * P));
         Counting counting = new Counting(file.mappable());
