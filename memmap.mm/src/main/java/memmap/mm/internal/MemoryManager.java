@@ -1481,6 +1481,21 @@ public final class MemoryManager implements AddressSpace {
 
     // ---------------------------------------------------------------- accounting and maps
 
+    /** Whether the calling thread holds mappingMu for writing (for lock-order checks in tests). */
+    boolean holdsMappingWrite() {
+        return mappingMu.isWriteLockedByCurrentThread();
+    }
+
+    /** Whether the calling thread holds mappingMu in either mode (for lock-order checks in tests). */
+    boolean holdsMapping() {
+        return mappingMu.isWriteLockedByCurrentThread() || mappingMu.getReadHoldCount() > 0;
+    }
+
+    /** Whether the calling thread holds activeMu (for lock-order checks in tests). */
+    boolean holdsActive() {
+        return activeMu.isHeldByCurrentThread();
+    }
+
     /** Bytes mapped (RLIMIT_AS's measure). */
     @Override
     public long usageAS() {
