@@ -77,6 +77,17 @@ public interface AddressSpace extends MappingSpace {
     /** {@code /proc/[pid]/maps} in Linux's format. */
     String maps(Context ctx);
 
+    /** {@code /proc/[pid]/smaps} in Linux's format. */
+    String smaps(Context ctx);
+
+    /**
+     * {@code prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME)}: names the mappings of the range
+     * {@code [anon:NAME]} or {@code [anon_shmem:NAME]} as their NameMut allows; a null name
+     * clears. EINVAL for a character outside printable ASCII or one of {@code \ ` $ [ ]},
+     * EBADF for a mapping that may not be renamed, ENOMEM for a hole (after naming the rest).
+     */
+    void setName(Context ctx, long addr, long length, String name) throws MemmapException;
+
     /** Bytes mapped (RLIMIT_AS's measure). */
     long usageAS();
 

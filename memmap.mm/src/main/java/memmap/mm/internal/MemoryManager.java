@@ -37,6 +37,7 @@ import memmap.api.FaultException;
 import memmap.api.MMapPlatformEffect;
 import memmap.api.InvalidateOpts;
 import memmap.api.MLockMode;
+import memmap.api.NameMut;
 import memmap.api.MMapOpts;
 import memmap.api.MappingIdentity;
 import memmap.api.MemmapException;
@@ -1549,6 +1550,130 @@ public final class MemoryManager implements AddressSpace {
         }
         mapsLine(sb, 0xffff_ffff_ff60_0000L, 0xffff_ffff_ff60_1000L, AccessType.READ_EXECUTE, true, 0, 0, 0, "[vsyscall]");
         return sb.toString();
+    }
+
+    @Override
+    public String smaps(Context ctx) {
+        StringBuilder sb = new StringBuilder();
+        mappingMu.readLock().lock();
+        try {
+            activeMu.lock();
+            try {
+                for (Segment<Vma> s = vmas.firstSegment(); s != null; s = s.nextSegment()) {
+                    Vma v = s.value();
+                    String path = !v.name().isEmpty() ? v.name() : v.id() != null ? v.id().mappedName(ctx) : "";
+                    long dev = v.id() != null ? v.id().deviceId() : 0;
+                    long ino = v.id() != null ? v.id().inodeId() : 0;
+                    mapsLine(sb, s.start(), s.end(), v.realPerms(), v.isPrivate(), v.mappable() == null ? 0 : v.off(), dev, ino, path);
+                    long rss = 0;
+                    long anonymous = 0;
+                    for (Segment<Pma> p = pmas.lowerBoundSegment(s.start()); p != null && Long.compareUnsigned(p.start(), s.end()) < 0;
+                            p = p.nextSegment()) {
+                        long len = Math.min(p.end(), s.end()) - Math.max(p.start(), s.start());
+                        rss += len;
+                        anonymous += p.value().isPrivate() ? len : 0;
+                    }
+                    smapsFields(sb, s.length(), rss, v.effectivePerms().write() ? 0 : rss, anonymous, v.mlockMode() != MLockMode.NONE ? rss : 0);
+                    StringBuilder flags = new StringBuilder("VmFlags: ");
+                    flag(flags, v.realPerms().read(), "rd").flag(flags, v.realPerms().write(), "wr");
+                    flag(flags, v.realPerms().execute(), "ex").flag(flags, v.canWriteMappable(), "sh");
+                    flag(flags, v.maxPerms().read(), "mr").flag(flags, v.maxPerms().write(), "mw");
+                    flag(flags, v.maxPerms().execute(), "me").flag(flags, !v.isPrivate(), "ms");
+                    flag(flags, v.growsDown(), "gd").flag(flags, v.mlockMode() != MLockMode.NONE, "lo");
+                    flag(flags, v.mlockMode() == MLockMode.LAZY, "??").flag(flags, v.isPrivate() && v.effectivePerms().write(), "ac");
+                    sb.append(flags).append('\n');
+                }
+            } finally {
+                activeMu.unlock();
+            }
+        } finally {
+            mappingMu.readLock().unlock();
+        }
+        mapsLine(sb, 0xffff_ffff_ff60_0000L, 0xffff_ffff_ff60_1000L, AccessType.READ_EXECUTE, true, 0, 0, 0, "[vsyscall]");
+        smapsFields(sb, Pages.PAGE_SIZE, 0, 0, 0, 0);
+        sb.append("VmFlags: rd ex \n");
+        return sb.toString();
+    }
+
+    private MemoryManager flag(StringBuilder sb, boolean set, String name) {
+        if (set) {
+            sb.append(name).append(' ');
+        }
+        return this;
+    }
+
+    /** The smaps fields after a maps line (gVisor's layout: PSS = RSS, dirty iff writable). */
+    private static void smapsFields(StringBuilder sb, long size, long rss, long privateClean, long anonymous, long locked) {
+        field(sb, "Size:", size);
+        field(sb, "Rss:", rss);
+        field(sb, "Pss:", rss);
+        field(sb, "Shared_Clean:", 0);
+        field(sb, "Shared_Dirty:", 0);
+        field(sb, "Private_Clean:", privateClean);
+        field(sb, "Private_Dirty:", rss - privateClean);
+        field(sb, "Referenced:", rss);
+        field(sb, "Anonymous:", anonymous);
+        field(sb, "AnonHugePages:", 0);
+        field(sb, "Shared_Hugetlb:", 0);
+        sb.append(String.format("%-17s%7d kB%n", "Private_Hugetlb:", 0).replace(System.lineSeparator(), "\n"));
+        field(sb, "Swap:", 0);
+        field(sb, "SwapPss:", 0);
+        field(sb, "KernelPageSize:", Pages.PAGE_SIZE);
+        field(sb, "MMUPageSize:", Pages.PAGE_SIZE);
+        field(sb, "Locked:", locked);
+    }
+
+    private static void field(StringBuilder sb, String label, long bytes) {
+        sb.append(String.format("%-16s%8d kB", label, bytes / 1024)).append('\n');
+    }
+
+    @Override
+    public void setName(Context ctx, long addr, long length, String name) throws MemmapException {
+        if (name != null) {
+            for (char c : name.toCharArray()) {
+                if (c <= 0x1f || c >= 0x7f || c == '\\' || c == '`' || c == '$' || c == '[' || c == ']') {
+                    throw Errno.EINVAL.exception("name = \"" + name + "\" has the character " + (int) c + ", which names may not");
+                }
+            }
+        }
+        if (!Pages.isPageAligned(addr)) {
+            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
+        }
+        if (length == 0) {
+            return;
+        }
+        AddrRange ar = pageRange(addr, length, Errno.EINVAL);
+        mappingMu.writeLock().lock();
+        try {
+            Segment<Vma> v = vmas.lowerBoundSegment(ar.start());
+            if (v == null) {
+                throw Errno.ENOMEM.exception("nothing is mapped at or after " + Pages.hex(ar.start()));
+            }
+            long pos = ar.start();
+            boolean hole = false;
+            while (v != null && Long.compareUnsigned(v.start(), ar.end()) < 0) {
+                if (Long.compareUnsigned(v.start(), pos) > 0) {
+                    hole = true;
+                }
+                Vma vma = v.value();
+                if (vma.nameMut() == NameMut.DISALLOWED) {
+                    throw Errno.EBADF.exception("the mapping at " + Pages.hex(v.start()) + " may not be renamed");
+                }
+                v = vmas.isolate(v, ar.start(), ar.end());
+                String newName = name == null ? "" : (vma.nameMut() == NameMut.ANON ? "[anon:" : "[anon_shmem:") + name + "]";
+                v.setValue(new Vma(vma.mappable(), vma.off(), vma.realPerms(), vma.maxPerms(), vma.isPrivate(), vma.growsDown(),
+                        vma.isStack(), vma.dontfork(), vma.mlockMode(), vma.id(), newName, vma.nameMut(), vma.lastFault()));
+                pos = v.end();
+                v = v.nextSegment();
+            }
+            vmas.mergeInsideRange(ar.start(), ar.end());
+            vmas.mergeOutsideRange(ar.start(), ar.end());
+            if (hole || Long.compareUnsigned(pos, ar.end()) < 0) {
+                throw Errno.ENOMEM.exception("part of [" + Pages.hex(ar.start()) + ", " + Pages.hex(ar.end()) + ") is not mapped");
+            }
+        } finally {
+            mappingMu.writeLock().unlock();
+        }
     }
 
     static void mapsLine(StringBuilder sb, long start, long end, AccessType perms, boolean isPrivate, long off, long dev,
