@@ -29,6 +29,23 @@ public interface AddressSpace extends MappingSpace {
      */
     long mmap(Context ctx, MMapOpts opts) throws MemmapException;
 
+    /**
+     * shmat: attaches System V segment {@code id} (through the SysVSharedMemory service) at
+     * {@code addr} (0: anywhere) with shmat's {@code flags}.
+     *
+     * @return the attachment's address
+     * @throws MemmapException ENODEV "no provider for kind shm" without the service, or shmat's errors
+     */
+    long shmat(Context ctx, int id, long addr, int flags) throws MemmapException;
+
+    /**
+     * shmdt (spec §4.15): detaches the segment attached at {@code addr}, with every fragment of
+     * the same attachment after it (left by munmap or mremap).
+     *
+     * @throws MemmapException EINVAL if {@code addr} is unaligned or no attachment starts there
+     */
+    void shmdt(Context ctx, long addr) throws MemmapException;
+
     /** munmap. Unmapping what is not mapped is not an error. */
     void munmap(Context ctx, long addr, long length) throws MemmapException;
 

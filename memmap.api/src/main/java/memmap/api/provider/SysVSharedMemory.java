@@ -50,6 +50,15 @@ public interface SysVSharedMemory {
      */
     Attachment attach(Context ctx, int id, long addr, int flags) throws MemmapException;
 
+    /**
+     * What a segment's Mappable is, so an address space can find the fragments of an attachment
+     * for shmdt (gVisor's DetachShm matches {@code *shm.Shm}).
+     */
+    interface Segment extends memmap.api.Mappable, memmap.api.MappingIdentity {
+        /** The segment's page-rounded size. */
+        long effectiveSize();
+    }
+
     /** A segment ready to be mapped; closing it drops the lookup reference. */
     interface Attachment extends AutoCloseable {
         /** What to mmap. */

@@ -18,6 +18,7 @@ import memmap.api.provider.Backing;
 import memmap.api.provider.BackingProvider;
 import memmap.api.provider.BackingRequest;
 import memmap.api.provider.BufferedIOFallbackStrategy;
+import memmap.api.provider.SysVSharedMemory;
 
 /**
  * The {@link AddressSpaces} service: makes address spaces that find their backings here, at
@@ -41,6 +42,19 @@ public final class AddressSpacesComponent implements AddressSpaces, Backings {
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile List<BufferedIOFallbackStrategy> strategies;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile List<SysVSharedMemory> sysvs;
+
+    @Override
+    public SysVSharedMemory sysv() throws MemmapException {
+        List<SysVSharedMemory> ss = sysvs;
+        if (ss == null || ss.isEmpty()) {
+            throw Errno.ENODEV.exception("no provider for kind shm");
+        }
+        return ss.getLast();
+    }
 
     @Override
     public AddressSpace create(Context ctx) {

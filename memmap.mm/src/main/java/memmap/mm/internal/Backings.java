@@ -10,6 +10,7 @@ import memmap.api.provider.Backing;
 import memmap.api.provider.BackingProvider;
 import memmap.api.provider.BackingRequest;
 import memmap.api.provider.BufferedIOFallbackStrategy;
+import memmap.api.provider.SysVSharedMemory;
 
 /**
  * What an address space takes from outside, looked up at each use so that replaced services
@@ -25,6 +26,9 @@ interface Backings {
 
     /** The highest-ranked fallback strategy, or null to use the File's own buffered I/O. */
     BufferedIOFallbackStrategy fallback();
+
+    /** The System V shared memory service; ENODEV if none. */
+    SysVSharedMemory sysv() throws MemmapException;
 
     /** Fixed services (for tests and plain-Java use): one memory file, the given providers, no strategy. */
     static Backings of(MemoryFile memoryFile, BackingProvider... providers) {
@@ -43,6 +47,16 @@ interface Backings {
             @Override
             public BufferedIOFallbackStrategy fallback() {
                 return null;
+            }
+
+            @Override
+            public SysVSharedMemory sysv() throws MemmapException {
+                for (BackingProvider p : ps) {
+                    if (p instanceof SysVSharedMemory s) {
+                        return s;
+                    }
+                }
+                throw Errno.ENODEV.exception("no provider for kind shm");
             }
         };
     }

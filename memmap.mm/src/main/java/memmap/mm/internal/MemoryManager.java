@@ -14,6 +14,7 @@ import memmap.api.MRemapMove;
 import memmap.api.provider.Backing;
 import memmap.api.provider.BackingRequest;
 import memmap.api.provider.BufferedIOFallbackStrategy;
+import memmap.api.provider.SysVSharedMemory;
 import memmap.api.AllocOpts;
 import memmap.api.AllocationMode;
 import memmap.api.BufferedIOFallback;
@@ -394,6 +395,47 @@ public final class MemoryManager implements AddressSpace {
             return Long.compareUnsigned(aligned, avail.start()) >= 0 ? aligned : start;
         }
         throw Errno.ENOMEM.exception("no free range of " + Pages.hex(length) + " bytes in [" + Pages.hex(lo) + ", " + Pages.hex(hi) + ")");
+    }
+
+    // ---------------------------------------------------------------- shm
+
+    @Override
+    public long shmat(Context ctx, int id, long addr, int flags) throws MemmapException {
+        try (SysVSharedMemory.Attachment a = backings.sysv().attach(ctx, id, addr, flags)) {
+            return mmap(ctx, a.opts());
+        }
+    }
+
+    @Override
+    public void shmdt(Context ctx, long addr) throws MemmapException {
+        if (!Pages.isPageAligned(addr)) {
+            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
+        }
+        List<MappingIdentity> dropped = new ArrayList<>();
+        mappingMu.writeLock().lock();
+        try {
+            Segment<Vma> v = vmas.lowerBoundSegment(addr);
+            while (v != null && !(v.value().mappable() instanceof SysVSharedMemory.Segment && v.start() - addr == v.value().off())) {
+                v = v.nextSegment();
+            }
+            if (v == null) {
+                throw Errno.EINVAL.exception("no System V segment is attached at " + Pages.hex(addr));
+            }
+            SysVSharedMemory.Segment seg = (SysVSharedMemory.Segment) v.value().mappable();
+            long end = addr + seg.effectiveSize();
+            List<AddrRange> fragments = new ArrayList<>();
+            for (; v != null && Long.compareUnsigned(v.end(), end) <= 0; v = v.nextSegment()) {
+                if (v.value().mappable() == seg && v.start() - addr == v.value().off()) {
+                    fragments.add(new AddrRange(v.start(), v.end()));
+                }
+            }
+            for (AddrRange f : fragments) {
+                unmapLocked(ctx, f, dropped);
+            }
+        } finally {
+            mappingMu.writeLock().unlock();
+            dropped.forEach(id -> id.decRef(ctx));
+        }
     }
 
     // ---------------------------------------------------------------- munmap

@@ -31,7 +31,7 @@ import memmap.api.provider.SysVSharedMemory;
  * <p>Lock order: the registry's lock, then {@link #mu}. Translate takes no lock (the range
  * never changes).
  */
-final class ShmSegment implements Mappable, MappingIdentity {
+final class ShmSegment implements SysVSharedMemory.Segment {
     final ShmRegistry registry;
     final int id;
     final long size;
@@ -73,6 +73,11 @@ final class ShmSegment implements Mappable, MappingIdentity {
         this.mode = mode & 0777;
         this.ctime = ctx.clock().instant().getEpochSecond();
         this.cpid = ctx.threadGroupId();
+    }
+
+    @Override
+    public long effectiveSize() {
+        return effectiveSize;
     }
 
     // ---------------------------------------------------------------- references
