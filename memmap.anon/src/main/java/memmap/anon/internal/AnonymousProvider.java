@@ -99,6 +99,10 @@ public final class AnonymousProvider implements BackingProvider {
         if (!(request instanceof BackingRequest.Anonymous anon)) {
             throw new IllegalArgumentException("request = " + request + " is not for anonymous memory");
         }
+        return make(ctx, anon, INODES.getAndIncrement());
+    }
+
+    private Backing make(Context ctx, BackingRequest.Anonymous anon, long inode) {
         if (released) {
             throw new IllegalStateException("provider " + id + " has been released");
         }
@@ -109,7 +113,7 @@ public final class AnonymousProvider implements BackingProvider {
             lease.addUser();
         }
         SharedAnonymousMemory[] self = new SharedAnonymousMemory[1];
-        SharedAnonymousMemory m = new SharedAnonymousMemory(memoryFile, anon.length(), INODES.getAndIncrement(), ctx.memCgId(),
+        SharedAnonymousMemory m = new SharedAnonymousMemory(memoryFile, anon.length(), inode, ctx.memCgId(),
                 fillAhead, populate, () -> {
                     live.remove(self[0]);
                     if (lease != null) {
@@ -118,7 +122,7 @@ public final class AnonymousProvider implements BackingProvider {
                 });
         self[0] = m;
         live.add(m);
-        return new Backing(request, m, m, id);
+        return new Backing(anon, m, m, id);
     }
 
     /** Copies the contents of another provider's shared anonymous memory into a new backing of this one. */
@@ -127,7 +131,11 @@ public final class AnonymousProvider implements BackingProvider {
         if (!(from.request() instanceof BackingRequest.Anonymous anon)) {
             throw new IllegalArgumentException("from = " + from + " is not anonymous memory");
         }
-        Backing to = create(ctx, anon);
+        // The same inode: maps and smaps look the same after the swap. Later inodes of this
+        // provider (perhaps a new class loader's counter) start above it, so none repeats.
+        long inode = from.identity().inodeId();
+        INODES.accumulateAndGet(inode + 1, Math::max);
+        Backing to = make(ctx, anon, inode);
         try {
             long step = Math.max(fillAhead, 2L << 20);
             for (long off = 0; off < anon.length(); off += step) {

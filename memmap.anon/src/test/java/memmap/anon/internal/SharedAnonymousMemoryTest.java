@@ -177,6 +177,10 @@ class SharedAnonymousMemoryTest {
             assertSame(other, c.file());
             assertEquals(0x42, c.file().mapInternal(c.fileRange(), AccessType.READ).head().segment().get(ValueLayout.JAVA_BYTE, 100));
             assertEquals(1, next.usage().liveBackings());
+            assertEquals(m.inodeId(), adopted.identity().inodeId(), "maps shows the same inode after a swap");
+            Backing fresh = next.create(CTX, new BackingRequest.Anonymous(P));
+            assertTrue(fresh.identity().inodeId() > m.inodeId(), "later inodes do not repeat the adopted one");
+            fresh.identity().decRef(CTX);
             adopted.identity().decRef(CTX);
             assertEquals(0, next.usage().liveBackings());
         } finally {

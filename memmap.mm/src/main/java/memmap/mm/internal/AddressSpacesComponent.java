@@ -1,7 +1,9 @@
 package memmap.mm.internal;
 
 import java.util.List;
+import java.util.TreeMap;
 
+import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -15,6 +17,7 @@ import memmap.api.MemmapException;
 import memmap.api.MemoryFile;
 import memmap.api.provider.AddressSpaces;
 import memmap.api.provider.Backing;
+import memmap.api.provider.BackingKind;
 import memmap.api.provider.BackingProvider;
 import memmap.api.provider.BackingRequest;
 import memmap.api.provider.BufferedIOFallbackStrategy;
@@ -31,9 +34,11 @@ import memmap.api.provider.SysVSharedMemory;
  */
 @Component(service = AddressSpaces.class, immediate = true)
 public final class AddressSpacesComponent implements AddressSpaces, Backings {
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    volatile List<BackingProvider> providers;
+    private final ProviderSwap swap = new ProviderSwap();
+    /** Bound providers by service reference (ascending ranking); guarded by itself. */
+    private final TreeMap<ServiceReference<BackingProvider>, BackingProvider> bound = new TreeMap<>();
+    /** {@link #bound}'s values, republished on every change for lock-free routing. */
+    private volatile List<BackingProvider> providers = List.of();
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -46,6 +51,61 @@ public final class AddressSpacesComponent implements AddressSpaces, Backings {
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile List<SysVSharedMemory> sysvs;
+
+    /** A provider arrived: if it now serves its kind, live mappings of that kind move to it. */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
+        synchronized (bound) {
+            bound.put(ref, p);
+            providers = List.copyOf(bound.values());
+        }
+        migrateTo(p.kind());
+    }
+
+    /** A provider's ranking changed: the highest-ranked one of its kind takes the live mappings. */
+    void updatedProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
+        synchronized (bound) {
+            bound.remove(ref);
+            bound.put(ref, p);
+            providers = List.copyOf(bound.values());
+        }
+        migrateTo(p.kind());
+    }
+
+    /**
+     * A provider left: live mappings of its kind move to the next provider of the kind if there
+     * is one, and otherwise stay on the departed provider's memory, which lives until unmapped.
+     */
+    void unbindProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
+        synchronized (bound) {
+            bound.remove(ref);
+            providers = List.copyOf(bound.values());
+        }
+        migrateTo(p.kind());
+    }
+
+    private void migrateTo(BackingKind kind) {
+        BackingProvider top = null;
+        for (BackingProvider q : providers) {
+            if (q.kind() == kind) {
+                top = q;
+            }
+        }
+        if (top != null) {
+            swap.migrate(Context.background(), top);
+        }
+    }
+
+    @Override
+    public void created(MemoryManager mm) {
+        swap.created(mm);
+    }
+
+    @Override
+    public void released(MemoryManager mm) {
+        swap.released(mm);
+    }
 
     @Override
     public SysVSharedMemory sysv() throws MemmapException {
@@ -63,8 +123,9 @@ public final class AddressSpacesComponent implements AddressSpaces, Backings {
 
     @Override
     public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
-        List<BackingProvider> ps = providers;
-        return Backings.route(ps == null ? List.of() : ps, ctx, request);
+        Backing b = Backings.route(providers, ctx, request);
+        swap.made(b);
+        return b;
     }
 
     @Override

@@ -30,6 +30,17 @@ interface Backings {
     /** The System V shared memory service; ENODEV if none. */
     SysVSharedMemory sysv() throws MemmapException;
 
+    /**
+     * Told of every address space made with these backings (forks included), at the end of its
+     * constructor, so that a provider replaced later can migrate its mappings.
+     */
+    default void created(MemoryManager mm) {
+    }
+
+    /** Told that {@code mm} was released: it maps nothing any more. */
+    default void released(MemoryManager mm) {
+    }
+
     /** Fixed services (for tests and plain-Java use): one memory file, the given providers, no strategy. */
     static Backings of(MemoryFile memoryFile, BackingProvider... providers) {
         List<BackingProvider> ps = List.of(providers);

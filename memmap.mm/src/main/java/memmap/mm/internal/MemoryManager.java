@@ -1,5 +1,10 @@
 package memmap.mm.internal;
 
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
@@ -10,6 +15,7 @@ import java.lang.foreign.MemorySegment;
 import memmap.api.AccessType;
 import memmap.api.AddressSpace;
 import memmap.api.MAdvice;
+import memmap.api.Mappable;
 import memmap.api.MRemapMove;
 import memmap.api.provider.Backing;
 import memmap.api.provider.BackingRequest;
@@ -88,6 +94,11 @@ public final class MemoryManager implements AddressSpace {
 
     private final Layout layout;
     private final Backings backings;
+    private static final AtomicLong SERIALS = new AtomicLong();
+
+    /** Creation order: the order in which a migration locks address spaces. */
+    final long serial = SERIALS.incrementAndGet();
+
     private final ReentrantReadWriteLock mappingMu = new ReentrantReadWriteLock();
     private final SegmentSet<Vma> vmas;
     /** Guards {@link #pmas} and {@link #curRSS}; ranks below mappingMu (gVisor's activeMu). */
@@ -152,6 +163,7 @@ public final class MemoryManager implements AddressSpace {
                 return new Split<>(v, v.shifted(at - start));
             }
         }, true);
+        backings.created(this);
     }
 
     /** The layout. */
@@ -1520,6 +1532,83 @@ public final class MemoryManager implements AddressSpace {
             mappingMu.writeLock().unlock();
             dropped.forEach(id -> id.decRef(ctx));
         }
+        backings.released(this);
+    }
+
+    // ---------------------------------------------------------------- provider migration
+
+    /**
+     * Locks this address space against every change and every access, fast path included, for
+     * a provider migration. Lock order: across address spaces in creation order ({@link #serial});
+     * all {@code mappingMu}s before any {@code activeMu}. Call {@link #lockActiveForMigration}
+     * after this one has been called on every address space involved.
+     */
+    void lockMappingForMigration() {
+        mappingMu.writeLock().lock();
+    }
+
+    /** The second half of {@link #lockMappingForMigration}. */
+    void lockActiveForMigration() {
+        lockActiveForChange();
+    }
+
+    /** Undoes both migration locks. */
+    void unlockAfterMigration() {
+        activeMu.unlock();
+        mappingMu.writeLock().unlock();
+    }
+
+    /**
+     * Re-points every vma whose Mappable {@code replacement} maps to a new backing (null: leave
+     * the vma alone): its translations of the old Mappable are dropped (private copies stay),
+     * the new Mappable is told of the mapping before the old one is told it is gone, and the vma
+     * takes a reference on the new identity; the old identity's reference goes to {@code dropped}
+     * for the caller to drop after unlocking. A vma the new Mappable refuses keeps its old
+     * backing.
+     *
+     * <p>Preconditions: the caller holds both migration locks on this address space.
+     *
+     * @return how many vmas were re-pointed
+     */
+    int repointLocked(Context ctx, Function<Mappable, Backing> replacement, List<MappingIdentity> dropped) {
+        int n = 0;
+        for (Segment<Vma> v = vmas.firstSegment(); v != null; v = v.nextSegment()) {
+            Vma vma = v.value();
+            if (vma.mappable() == null) {
+                continue;
+            }
+            Backing to = replacement.apply(vma.mappable());
+            if (to == null) {
+                continue;
+            }
+            AddrRange ar = new AddrRange(v.start(), v.end());
+            try {
+                to.mappable().addMapping(ctx, this, ar, vma.off(), vma.canWriteMappable());
+            } catch (MemmapException e) {
+                continue;
+            }
+            invalidateLocked(ar, false);
+            vma.mappable().removeMapping(ctx, this, ar, vma.off(), vma.canWriteMappable());
+            to.identity().incRef();
+            if (vma.id() != null) {
+                dropped.add(vma.id());
+            }
+            v.setValue(vma.withBacking(to.mappable(), to.identity()));
+            n++;
+        }
+        vmas.mergeAll();
+        return n;
+    }
+
+    /** The Mappables mapped here (caller holds the migration locks or mappingMu). */
+    Set<Mappable> mappablesLocked() {
+        Set<Mappable> out = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Segment<Vma> v = vmas.firstSegment(); v != null; v = v.nextSegment()) {
+            if (v.value().mappable() != null) {
+                out.add(v.value().mappable());
+            }
+        }
+        return out;
     }
 
     // ---------------------------------------------------------------- accounting and maps

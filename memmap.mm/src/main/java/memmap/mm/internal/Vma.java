@@ -59,6 +59,11 @@ record Vma(Mappable mappable, long off, AccessType realPerms, AccessType maxPerm
         return new Vma(mappable, off, p, maxPerms, isPrivate, growsDown, isStack, dontfork, mlockMode, id, name, nameMut, lastFault);
     }
 
+    /** This vma mapping {@code m} (same offset) with identity {@code i}: a migrated backing. */
+    Vma withBacking(Mappable m, MappingIdentity i) {
+        return new Vma(m, off, realPerms, maxPerms, isPrivate, growsDown, isStack, dontfork, mlockMode, i, name, nameMut, lastFault);
+    }
+
     /** This vma with another mlock mode. */
     Vma withMLockMode(MLockMode m) {
         return new Vma(mappable, off, realPerms, maxPerms, isPrivate, growsDown, isStack, dontfork, m, id, name, nameMut, lastFault);

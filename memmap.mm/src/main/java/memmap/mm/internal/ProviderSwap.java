@@ -1,0 +1,145 @@
+package memmap.mm.internal;
+
+import java.lang.ref.WeakReference;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.WeakHashMap;
+
+import memmap.api.Context;
+import memmap.api.Mappable;
+import memmap.api.MappingIdentity;
+import memmap.api.MemmapException;
+import memmap.api.provider.Backing;
+import memmap.api.provider.BackingKind;
+import memmap.api.provider.BackingProvider;
+
+/**
+ * The hot-swap protocol: remembers which provider made each backing handed out and which
+ * address spaces exist, and moves live mappings of a kind to the provider now serving it.
+ *
+ * <p>A migration to provider {@code P} of kind {@code K}:
+ * <ol>
+ * <li>locks every address space: all {@code mappingMu}s in creation order, then all
+ *     {@code activeMu}s — no reader or writer (fast path included) touches a mapping while its
+ *     contents are copied, so no byte is lost or changed;</li>
+ * <li>for each backing of kind {@code K} mapped somewhere and made by a provider other than
+ *     {@code P}: {@code P.adopt} makes an equal backing (memory copied, file re-opened, segment
+ *     handed over), then every vma mapping the old one is re-pointed
+ *     ({@link MemoryManager#repointLocked});</li>
+ * <li>unlocks, then drops the old identities' references: when the last goes, the old
+ *     provider's memory is freed and it holds nothing.</li>
+ * </ol>
+ * An adoption that fails leaves that backing where it was (it keeps working on its old
+ * provider). Address spaces made during a migration are caught by repeating it until a pass
+ * finds none new.
+ *
+ * <p>Thread safety: migrations are serialized; registration is safe from any thread. Weak
+ * references only: remembering a backing or an address space never keeps it alive.
+ */
+final class ProviderSwap {
+    /** What is remembered of a backing handed out (not the Mappable: that is the key). */
+    private record Made(Backing template, WeakReference<MappingIdentity> identity) {
+    }
+
+    /** The result of a migration. */
+    record Result(int backings, int vmas, int failed) {
+    }
+
+    private final Map<Mappable, Made> made = Collections.synchronizedMap(new WeakHashMap<>());
+    private final Set<MemoryManager> spaces = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
+    private final Object migrationLock = new Object();
+
+    /** Remembers that {@code b} was handed out. */
+    void made(Backing b) {
+        made.put(b.mappable(), new Made(b, new WeakReference<>(b.identity())));
+    }
+
+    void created(MemoryManager mm) {
+        spaces.add(mm);
+    }
+
+    void released(MemoryManager mm) {
+        spaces.remove(mm);
+    }
+
+    /** Moves every mapped backing of {@code target}'s kind made by another provider to {@code target}. */
+    Result migrate(Context ctx, BackingProvider target) {
+        synchronized (migrationLock) {
+            int backings = 0;
+            int vmas = 0;
+            int failed = 0;
+            Set<MemoryManager> done = Collections.newSetFromMap(new IdentityHashMap<>());
+            while (true) {
+                List<MemoryManager> pass;
+                synchronized (spaces) {
+                    pass = new ArrayList<>(spaces);
+                }
+                // Every space again while new ones appear: a fork made meanwhile may share backings.
+                if (done.containsAll(pass)) {
+                    return new Result(backings, vmas, failed);
+                }
+                pass.sort(Comparator.comparingLong(mm -> mm.serial));
+                Result r = migrateLocked(ctx, target, pass);
+                backings += r.backings;
+                vmas += r.vmas;
+                failed += r.failed;
+                done.addAll(pass);
+            }
+        }
+    }
+
+    private Result migrateLocked(Context ctx, BackingProvider target, List<MemoryManager> pass) {
+        BackingKind kind = target.kind();
+        List<MappingIdentity> dropped = new ArrayList<>();
+        Map<Mappable, Backing> adopted = new IdentityHashMap<>();
+        Set<Mappable> refused = Collections.newSetFromMap(new IdentityHashMap<>());
+        int vmas = 0;
+        pass.forEach(MemoryManager::lockMappingForMigration);
+        pass.forEach(MemoryManager::lockActiveForMigration);
+        try {
+            for (MemoryManager mm : pass) {
+                vmas += mm.repointLocked(ctx, m -> {
+                    if (refused.contains(m)) {
+                        return null;
+                    }
+                    Backing to = adopted.get(m);
+                    if (to != null) {
+                        return to;
+                    }
+                    Made from = made.get(m);
+                    if (from == null || from.template.request().kind() != kind || from.template.providerId().equals(target.id())) {
+                        return null;
+                    }
+                    MappingIdentity id = from.identity.get();
+                    if (id == null) {
+                        return null;
+                    }
+                    Backing live = new Backing(from.template.request(), m, id, from.template.providerId());
+                    try {
+                        to = target.adopt(ctx, live);
+                    } catch (MemmapException | RuntimeException e) {
+                        refused.add(m);
+                        return null;
+                    }
+                    adopted.put(m, to);
+                    return to;
+                }, dropped);
+            }
+        } finally {
+            pass.forEach(MemoryManager::unlockAfterMigration);
+            adopted.forEach((old, to) -> {
+                made.remove(old);
+                made(to);
+                // The adoption's own reference: the vmas now hold theirs.
+                dropped.add(to.identity());
+            });
+            dropped.forEach(id -> id.decRef(ctx));
+        }
+        return new Result(adopted.size(), vmas, refused.size());
+    }
+}

@@ -1,0 +1,246 @@
+package memmap.mm.internal;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import memmap.anon.internal.AnonymousProvider;
+import memmap.anon.internal.MemfdMemoryFile;
+import memmap.api.Context;
+import memmap.api.Errno;
+import memmap.api.IoResult;
+import memmap.api.MMapOpts;
+import memmap.api.MemmapException;
+import memmap.api.MemoryFile;
+import memmap.api.provider.Backing;
+import memmap.api.provider.BackingKind;
+import memmap.api.provider.BackingProvider;
+import memmap.api.provider.BackingRequest;
+import memmap.api.provider.BufferedIOFallbackStrategy;
+import memmap.api.provider.ProviderUsage;
+import memmap.api.provider.SysVSharedMemory;
+
+/** The hot-swap protocol with real providers on real memfds: bytes kept, sharing kept, old memory freed. */
+class ProviderSwapTest {
+    static final long P = 4096;
+    static final Context CTX = Context.background();
+
+    MemfdMemoryFile mf1;
+    MemfdMemoryFile mf2;
+    AnonymousProvider anon1;
+    AnonymousProvider anon2;
+    final ProviderSwap swap = new ProviderSwap();
+    final AtomicReference<BackingProvider> current = new AtomicReference<>();
+
+    /** What AddressSpacesComponent does, with the provider chosen by the test. */
+    final Backings backings = new Backings() {
+        @Override
+        public MemoryFile memoryFile() {
+            return mf1;
+        }
+
+        @Override
+        public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
+            Backing b = current.get().create(ctx, request);
+            swap.made(b);
+            return b;
+        }
+
+        @Override
+        public BufferedIOFallbackStrategy fallback() {
+            return null;
+        }
+
+        @Override
+        public SysVSharedMemory sysv() throws MemmapException {
+            throw Errno.ENODEV.exception("no provider for kind shm");
+        }
+
+        @Override
+        public void created(MemoryManager mm) {
+            swap.created(mm);
+        }
+
+        @Override
+        public void released(MemoryManager mm) {
+            swap.released(mm);
+        }
+    };
+
+    @BeforeEach
+    void setUp() throws MemmapException {
+        mf1 = new MemfdMemoryFile("swap-1", 2L << 20, 1L << 30, 0, false);
+        mf2 = new MemfdMemoryFile("swap-2", 2L << 20, 1L << 30, 0, false);
+        anon1 = new AnonymousProvider(mf1, MemoryManagerIoTestConfig.config(), Map.of("component.id", 1L));
+        anon2 = new AnonymousProvider(mf2, MemoryManagerIoTestConfig.config(), Map.of("component.id", 2L));
+        current.set(anon1);
+    }
+
+    @AfterEach
+    void tearDown() {
+        mf1.release();
+        mf2.release();
+    }
+
+    static void put(MemoryManager mm, long addr, long v) {
+        MemorySegment s = MemorySegment.ofArray(new long[] {v});
+        assertEquals(8, mm.write(CTX, addr, s).n());
+    }
+
+    static long get(MemoryManager mm, long addr) {
+        long[] out = new long[1];
+        IoResult r = mm.read(CTX, addr, MemorySegment.ofArray(out));
+        assertEquals(8, r.n(), () -> "read at " + Long.toHexString(addr) + ": " + r);
+        return out[0];
+    }
+
+    @Test
+    void liveSharedMappingsMoveWithTheirBytesAndStayShared() throws Exception {
+        MemoryManager mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
+        long a = mm.mmap(CTX, MMapOpts.builder().length(4 * P).build());
+        long b = mm.mmap(CTX, MMapOpts.builder().length(2 * P).build());
+        for (long i = 0; i < 4; i++) {
+            put(mm, a + i * P, 100 + i);
+        }
+        put(mm, b + P + 8, 7);
+        MemoryManager child = mm.fork(CTX);
+        String maps = mm.maps(CTX);
+        assertEquals(2, anon1.usage().liveBackings());
+
+        ProviderSwap.Result r = swap.migrate(CTX, anon2);
+
+        assertEquals(new ProviderSwap.Result(2, 4, 0), r, "2 backings, mapped by 2 vmas in each of 2 address spaces");
+        assertEquals(ProviderUsage.NONE.liveBackings(), anon1.usage().liveBackings(), "the old provider holds nothing");
+        assertEquals(0, anon1.usage().allocatedBytes());
+        assertEquals(2, anon2.usage().liveBackings());
+        for (long i = 0; i < 4; i++) {
+            assertEquals(100 + i, get(mm, a + i * P));
+            assertEquals(100 + i, get(child, a + i * P));
+        }
+        assertEquals(7, get(child, b + P + 8));
+        assertEquals(maps, mm.maps(CTX), "the same vmas, the same names");
+        put(child, a + 16, 42);
+        assertEquals(42, get(mm, a + 16), "parent and child still share the new memory");
+        mm.checkInvariants();
+        child.checkInvariants();
+
+        assertEquals(new ProviderSwap.Result(0, 0, 0), swap.migrate(CTX, anon2), "nothing left to move");
+        child.release(CTX);
+        mm.release(CTX);
+        assertEquals(0, anon2.usage().liveBackings(), "unmapping frees the adopted backings");
+    }
+
+    @Test
+    void writersRunningThroughTheSwapLoseNothing() throws Exception {
+        MemoryManager mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
+        long a = mm.mmap(CTX, MMapOpts.builder().length(16 * P).build());
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong lastWritten = new AtomicLong(-1);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try {
+                for (long i = 0; !stop.get(); i++) {
+                    put(mm, a + (i % 16) * P, i);
+                    lastWritten.set(i);
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        Thread reader = Thread.ofPlatform().start(() -> {
+            try {
+                long seen = -1;
+                while (!stop.get()) {
+                    long v = get(mm, a + 3 * P);
+                    assertTrue(v >= seen || v == 0, "slot 3 went back from " + seen + " to " + v);
+                    seen = Math.max(seen, v);
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        while (lastWritten.get() < 10_000) {
+            Thread.onSpinWait();
+        }
+        ProviderSwap.Result r = swap.migrate(CTX, anon2);
+        long after = lastWritten.get();
+        while (lastWritten.get() < after + 10_000) {
+            Thread.onSpinWait();
+        }
+        stop.set(true);
+        writer.join();
+        reader.join();
+        assertNull(failure.get());
+        assertEquals(1, r.backings());
+        long last = lastWritten.get();
+        for (long i = Math.max(0, last - 15); i <= last; i++) {
+            assertEquals(i, get(mm, a + (i % 16) * P), "the last write to each page survives");
+        }
+        assertEquals(0, anon1.usage().liveBackings());
+        mm.release(CTX);
+    }
+
+    @Test
+    void aRefusedAdoptionLeavesTheMappingOnItsProvider() throws Exception {
+        MemoryManager mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
+        long a = mm.mmap(CTX, MMapOpts.builder().length(2 * P).build());
+        put(mm, a, 5);
+        BackingProvider full = new BackingProvider() {
+            @Override
+            public BackingKind kind() {
+                return BackingKind.ANONYMOUS;
+            }
+
+            @Override
+            public String id() {
+                return "full";
+            }
+
+            @Override
+            public Backing create(Context ctx, BackingRequest request) throws MemmapException {
+                throw Errno.ENOMEM.exception("full");
+            }
+
+            @Override
+            public Backing adopt(Context ctx, Backing live) throws MemmapException {
+                throw Errno.ENOMEM.exception("full");
+            }
+
+            @Override
+            public ProviderUsage usage() {
+                return ProviderUsage.NONE;
+            }
+        };
+        assertEquals(new ProviderSwap.Result(0, 0, 1), swap.migrate(CTX, full));
+        assertEquals(5, get(mm, a));
+        assertEquals(1, anon1.usage().liveBackings());
+        assertEquals(1, swap.migrate(CTX, anon2).backings(), "a later replacement still takes it");
+        assertEquals(5, get(mm, a));
+        mm.release(CTX);
+    }
+
+    @Test
+    void privateMemoryAndOtherKindsStayPut() throws Exception {
+        MemoryManager mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
+        long priv = mm.mmap(CTX, MMapOpts.builder().length(P).isPrivate(true).build());
+        put(mm, priv, 9);
+        Backing direct = anon1.create(CTX, new BackingRequest.Anonymous(P));
+        long d = mm.mmap(CTX, MMapOpts.builder().length(P).mappable(direct.mappable()).mappingIdentity(direct.identity()).build());
+        direct.identity().decRef(CTX);
+        put(mm, d, 11);
+        assertEquals(new ProviderSwap.Result(0, 0, 0), swap.migrate(CTX, anon2),
+                "private pages are the memory file's; a backing not handed out through the address spaces is not known");
+        assertEquals(9, get(mm, priv));
+        assertEquals(11, get(mm, d));
+        mm.release(CTX);
+    }
+}
