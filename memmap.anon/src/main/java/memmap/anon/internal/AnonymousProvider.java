@@ -59,6 +59,9 @@ public final class AnonymousProvider implements BackingProvider {
     private final MemoryFile memoryFile;
     private final long fillAhead;
     private final boolean populate;
+    /** Instances made in this class loader, for {@link #id()}. */
+    private static final AtomicLong INSTANCES = new AtomicLong();
+
     private final String id;
     private final Set<SharedAnonymousMemory> live = ConcurrentHashMap.newKeySet();
     private volatile boolean released;
@@ -76,7 +79,8 @@ public final class AnonymousProvider implements BackingProvider {
         this.memoryFile = memoryFile;
         this.fillAhead = config.fillAhead();
         this.populate = config.populate();
-        this.id = "memmap.anon/" + properties.getOrDefault("component.id", "0");
+        // A reconfiguration makes a new instance with the same component.id: the counter tells them apart.
+        this.id = "memmap.anon/" + properties.getOrDefault("component.id", "0") + "#" + INSTANCES.incrementAndGet();
     }
 
     @Deactivate

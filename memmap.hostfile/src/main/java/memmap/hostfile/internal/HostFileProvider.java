@@ -1,5 +1,6 @@
 package memmap.hostfile.internal;
 
+import java.util.concurrent.atomic.AtomicLong;
 import memmap.posix.FdMappable;
 import memmap.posix.FdMappableCache;
 
@@ -65,6 +66,9 @@ public final class HostFileProvider implements BackingProvider {
 
     private final Path root;
     private final List<PathMatcher> noMmap = new ArrayList<>();
+    /** Instances made in this class loader, for {@link #id()}. */
+    private static final AtomicLong INSTANCES = new AtomicLong();
+
     private final String id;
     private final FdMappableCache files = new FdMappableCache();
     private volatile boolean released;
@@ -89,7 +93,8 @@ public final class HostFileProvider implements BackingProvider {
         for (String glob : config.noMmap()) {
             noMmap.add(FileSystems.getDefault().getPathMatcher("glob:" + glob));
         }
-        this.id = "memmap.hostfile/" + properties.getOrDefault("component.id", "0");
+        // A reconfiguration makes a new instance with the same component.id: the counter tells them apart.
+        this.id = "memmap.hostfile/" + properties.getOrDefault("component.id", "0") + "#" + INSTANCES.incrementAndGet();
     }
 
     @Deactivate

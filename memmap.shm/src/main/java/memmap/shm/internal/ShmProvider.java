@@ -1,5 +1,6 @@
 package memmap.shm.internal;
 
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.List;
 import java.util.Map;
 
@@ -64,12 +65,16 @@ public final class ShmProvider implements BackingProvider, SysVSharedMemory, Pos
 
     private final ShmRegistry registry;
     private final PosixShm posix;
+    /** Instances made in this class loader, for {@link #id()}. */
+    private static final AtomicLong INSTANCES = new AtomicLong();
+
     private final String id;
     private volatile boolean released;
 
     @Activate
     public ShmProvider(@Reference MemoryFile memoryFile, Config config, Map<String, Object> properties) {
-        this.id = "memmap.shm/" + properties.getOrDefault("component.id", "0");
+        // A reconfiguration makes a new instance with the same component.id: the counter tells them apart.
+        this.id = "memmap.shm/" + properties.getOrDefault("component.id", "0") + "#" + INSTANCES.incrementAndGet();
         this.registry = new ShmRegistry(memoryFile, config.deviceId(), limits(config));
         this.posix = new PosixShm(config.posixDirectory(), id);
     }

@@ -1,0 +1,169 @@
+package memmap.itest;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.Test;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.Constants;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+
+import memmap.api.AddressSpace;
+import memmap.api.Context;
+import memmap.api.Errno;
+import memmap.api.IoResult;
+import memmap.api.MMapOpts;
+import memmap.api.MemmapException;
+import memmap.api.provider.AddressSpaces;
+import memmap.api.provider.BackingProvider;
+
+/**
+ * Backing providers replaced inside Felix while mappings are live and writers run: the bundle
+ * stopped and started again, the provider re-created by a configuration change.
+ */
+class HotSwapTest {
+    static final long P = 4096;
+    static final int PAGES = 16;
+    static final Context CTX = Context.background();
+    static final String ANON = "(memmap.backing.kind=anonymous)";
+
+    /** Writes an increasing counter round-robin into the pages of a mapping until stopped. */
+    static final class Writer implements AutoCloseable {
+        final AtomicBoolean stop = new AtomicBoolean();
+        final AtomicLong last = new AtomicLong(-1);
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final AddressSpace as;
+        final long addr;
+        final Thread thread;
+
+        Writer(AddressSpace as, long addr) {
+            this.as = as;
+            this.addr = addr;
+            thread = Thread.ofPlatform().name("hot-swap writer").start(this::run);
+        }
+
+        private void run() {
+            long[] one = new long[1];
+            try {
+                for (long i = 0; !stop.get(); i++) {
+                    one[0] = i;
+                    IoResult r = as.write(CTX, addr + (i % PAGES) * P, MemorySegment.ofArray(one));
+                    if (r.n() != 8) {
+                        throw new AssertionError("write " + i + ": " + r);
+                    }
+                    last.set(i);
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        }
+
+        void awaitProgress(long writes) {
+            long from = last.get();
+            while (last.get() < from + writes && failure.get() == null) {
+                Thread.onSpinWait();
+            }
+        }
+
+        /** Stops, then checks that the last write to every page is there. */
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            thread.join();
+            assertNull(failure.get(), () -> "the writer failed: " + failure.get());
+            long end = last.get();
+            long[] one = new long[1];
+            for (long i = Math.max(0, end - PAGES + 1); i <= end; i++) {
+                assertEquals(IoResult.ok(8), as.read(CTX, addr + (i % PAGES) * P, MemorySegment.ofArray(one)));
+                assertEquals(i, one[0], "write " + i + " is lost");
+            }
+        }
+    }
+
+    static Bundle bundle(String bsn) {
+        for (Bundle b : Framework.context().getBundles()) {
+            if (b.getSymbolicName().equals(bsn)) {
+                return b;
+            }
+        }
+        return fail("no bundle " + bsn);
+    }
+
+    /** Waits (up to 10 s) until {@code provider} holds no backing. */
+    static void awaitEmpty(BackingProvider provider) throws InterruptedException {
+        for (int i = 0; i < 200 && provider.usage().liveBackings() != 0; i++) {
+            Thread.sleep(50);
+        }
+        assertEquals(0, provider.usage().liveBackings(), "the old provider still holds " + provider.usage());
+        assertEquals(0, provider.usage().allocatedBytes());
+    }
+
+    @Test
+    void stoppedProviderKeepsServingUntilItsBundleComesBackAndTakesOver() throws Exception {
+        AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
+        BackingProvider old = Framework.await(BackingProvider.class, ANON);
+        AddressSpace as = spaces.create(CTX);
+        long shared = as.mmap(CTX, MMapOpts.builder().length(PAGES * P).build());
+        AddressSpace child = as.fork(CTX);
+        Bundle anon = bundle("memmap.anon");
+        try (Writer w = new Writer(as, shared)) {
+            w.awaitProgress(10_000);
+            anon.stop();
+            try {
+                w.awaitProgress(10_000); // served by the departed provider's memory
+                MemmapException e = assertThrows(MemmapException.class, () -> as.mmap(CTX, MMapOpts.builder().length(P).build()));
+                assertEquals(Errno.ENODEV, e.errno());
+                assertTrue(e.getMessage().contains("no provider for kind anonymous"), e.getMessage());
+                assertEquals(1, old.usage().liveBackings(), "nothing moves without a replacement");
+            } finally {
+                anon.start();
+            }
+            BackingProvider next = Framework.await(BackingProvider.class, ANON);
+            assertNotSame(old, next);
+            awaitEmpty(old);
+            assertEquals(1, next.usage().liveBackings(), "the live mapping now lives in the new provider");
+            w.awaitProgress(10_000);
+        }
+        long[] one = new long[1];
+        child.read(CTX, shared + 3 * P, MemorySegment.ofArray(one));
+        long[] parent = new long[1];
+        as.read(CTX, shared + 3 * P, MemorySegment.ofArray(parent));
+        assertEquals(parent[0], one[0], "the fork still shares the migrated memory");
+        long fresh = as.mmap(CTX, MMapOpts.builder().length(P).build());
+        assertNotEquals(0, fresh, "new mappings use the new provider");
+        child.release(CTX);
+        as.release(CTX);
+        assertEquals(0, Framework.await(BackingProvider.class, ANON).usage().liveBackings());
+    }
+
+    @Test
+    void aConfigurationChangeReplacesTheProviderAndMigratesLiveMappings() throws Exception {
+        AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
+        Framework.Found<BackingProvider> before = Framework.awaitReference(BackingProvider.class, ANON);
+        AddressSpace as = spaces.create(CTX);
+        long shared = as.mmap(CTX, MMapOpts.builder().length(PAGES * P).build());
+        ConfigurationAdmin cm = Framework.await(ConfigurationAdmin.class, null);
+        Configuration cfg = cm.getConfiguration("memmap.anon.provider", "?");
+        try (Writer w = new Writer(as, shared)) {
+            w.awaitProgress(10_000);
+            Dictionary<String, Object> props = new Hashtable<>();
+            props.put("fillAhead", 8192L);
+            cfg.update(props);
+            BackingProvider next = Framework.awaitReplacement(BackingProvider.class, ANON,
+                    before.reference().getProperty(Constants.SERVICE_ID));
+            awaitEmpty(before.service());
+            assertEquals(1, next.usage().liveBackings());
+            w.awaitProgress(10_000);
+        } finally {
+            cfg.delete();
+        }
+        as.release(CTX);
+    }
+}
