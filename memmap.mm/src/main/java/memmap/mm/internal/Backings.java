@@ -17,7 +17,7 @@ import memmap.api.provider.SysVSharedMemory;
  * serve the next use at once: the memory file (private pages), backing providers by kind, the
  * buffered-I/O fallback strategy.
  */
-interface Backings {
+public interface Backings {
     /** The memory file for new private pages. */
     MemoryFile memoryFile() throws MemmapException;
 

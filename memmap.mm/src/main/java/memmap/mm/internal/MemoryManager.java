@@ -137,7 +137,7 @@ public final class MemoryManager implements AddressSpace {
     }
 
     /** An empty address space using {@code backings}. */
-    MemoryManager(Layout layout, Backings backings) {
+    public MemoryManager(Layout layout, Backings backings) {
         this.layout = layout;
         this.backings = backings;
         this.vmas = new SegmentSet<>(0, -1L, new SegmentFunctions<>() {

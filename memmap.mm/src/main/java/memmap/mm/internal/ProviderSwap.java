@@ -41,13 +41,13 @@ import memmap.api.provider.BackingProvider;
  * <p>Thread safety: migrations are serialized; registration is safe from any thread. Weak
  * references only: remembering a backing or an address space never keeps it alive.
  */
-final class ProviderSwap {
+public final class ProviderSwap {
     /** What is remembered of a backing handed out (not the Mappable: that is the key). */
     private record Made(Backing template, WeakReference<MappingIdentity> identity) {
     }
 
     /** The result of a migration. */
-    record Result(int backings, int vmas, int failed) {
+    public record Result(int backings, int vmas, int failed) {
     }
 
     private final Map<Mappable, Made> made = Collections.synchronizedMap(new WeakHashMap<>());
@@ -55,20 +55,20 @@ final class ProviderSwap {
     private final Object migrationLock = new Object();
 
     /** Remembers that {@code b} was handed out. */
-    void made(Backing b) {
+    public void made(Backing b) {
         made.put(b.mappable(), new Made(b, new WeakReference<>(b.identity())));
     }
 
-    void created(MemoryManager mm) {
+    public void created(MemoryManager mm) {
         spaces.add(mm);
     }
 
-    void released(MemoryManager mm) {
+    public void released(MemoryManager mm) {
         spaces.remove(mm);
     }
 
     /** Moves every mapped backing of {@code target}'s kind made by another provider to {@code target}. */
-    Result migrate(Context ctx, BackingProvider target) {
+    public Result migrate(Context ctx, BackingProvider target) {
         synchronized (migrationLock) {
             int backings = 0;
             int vmas = 0;
