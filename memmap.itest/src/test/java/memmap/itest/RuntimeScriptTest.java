@@ -1,0 +1,63 @@
+package memmap.itest;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The exported runtime jar run the way the README runs it (`./memmap run SCRIPT` starts exactly
+ * this command line): a non-interactive script, its output, its exit status.
+ */
+class RuntimeScriptTest {
+    record Ran(int status, String out) {}
+
+    static Ran runtime(String... script) throws IOException, InterruptedException {
+        String jar = Framework.context().getProperty("memmap.runtime.jar");
+        assertNotNull(jar, "memmap.runtime.jar is set in test.bndrun");
+        assertTrue(Files.isRegularFile(Path.of(jar)), jar + " is built before the tests (the itest module depends on it)");
+        Path dir = Files.createTempDirectory("memmap-runtime");
+        Path file = dir.resolve("script.gosh");
+        Files.write(file, List.of(script));
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                "-Dmemmap.script=" + file, "-Dgosh.args=--nointeractive --noshutdown", "-jar", jar)
+                .directory(dir.toFile()).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the runtime exits after its script");
+        return new Ran(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aScriptRunsAgainstEveryProviderAndExitsZero() throws Exception {
+        Path data = Files.createTempFile("memmap-runtime", ".bin");
+        Files.write(data, "file contents here".getBytes(StandardCharsets.US_ASCII));
+        Ran r = runtime("providers", "space", "mmap 1 8K", "write 1 0x7ffff7ffd000 hello", "read --text 1 0x7ffff7ffd000 5",
+                "mmap --file " + data + " 1 4K", "read --text 1 0x7ffff7ffc000 13", "mmap --shm memmap-runtime-test 1 4K",
+                "maps 1", "ipcs", "usage", "release 1");
+        assertEquals(0, r.status(), r.out());
+        for (String expected : new String[] {"* anonymous  memmap.anon", "* hostfile   memmap.hostfile", "* shm        memmap.shm",
+                "space 1", "0x7ffff7ffd000", "hello", "file contents", "/dev/zero (deleted)", data.toRealPath().toString(),
+                "------ Shared Memory Segments --------", "CGROUP", "released 1", ": ok"}) {
+            assertTrue(r.out().contains(expected), "missing " + expected + " in\n" + r.out());
+        }
+        Files.deleteIfExists(data);
+        Files.deleteIfExists(Path.of("/dev/shm/memmap-runtime-test"));
+    }
+
+    @Test
+    void aFailingCommandStopsTheScriptAndExitsOne() throws Exception {
+        Ran r = runtime("space", "munmap 1 0x1001 4K", "space");
+        assertEquals(1, r.status(), r.out());
+        assertTrue(r.out().contains("script.gosh:2: "), r.out());
+        assertTrue(r.out().contains("EINVAL"), r.out());
+        assertFalse(r.out().contains("space 2"), "nothing after the failing line ran:\n" + r.out());
+    }
+}

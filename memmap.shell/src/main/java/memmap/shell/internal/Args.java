@@ -1,0 +1,94 @@
+package memmap.shell.internal;
+
+import java.util.HexFormat;
+import java.util.Set;
+
+import memmap.api.AccessType;
+
+/**
+ * Parsing of command arguments, with errors that name the argument and the value: numbers in
+ * decimal, {@code 0x} hex or with a {@code K}, {@code M}, {@code G} suffix (unsigned 64-bit),
+ * permissions as {@code rwx} letters, hex data.
+ */
+final class Args {
+    private Args() {
+    }
+
+    /** {@code value} as an unsigned 64-bit number. */
+    static long number(String name, String value) {
+        String v = value.strip().toLowerCase(java.util.Locale.ROOT).replace("_", "");
+        try {
+            if (v.startsWith("0x")) {
+                return Long.parseUnsignedLong(v.substring(2), 16);
+            }
+            int shift = switch (v.isEmpty() ? ' ' : v.charAt(v.length() - 1)) {
+                case 'k' -> 10;
+                case 'm' -> 20;
+                case 'g' -> 30;
+                default -> 0;
+            };
+            long n = Long.parseUnsignedLong(shift == 0 ? v : v.substring(0, v.length() - 1));
+            if (shift != 0 && Long.compareUnsigned(n, -1L >>> shift) > 0) {
+                throw new IllegalArgumentException(name + " = " + value + " overflows 64 bits");
+            }
+            return n << shift;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " = " + value + " is not a number (decimal, 0x hex, or with K, M, G)");
+        }
+    }
+
+    /** {@code value} as permissions: any of {@code r w x} once each, or {@code -} for none. */
+    static AccessType perms(String name, String value) {
+        if (value.equals("-")) {
+            return AccessType.NO_ACCESS;
+        }
+        boolean r = false;
+        boolean w = false;
+        boolean x = false;
+        for (char c : value.toCharArray()) {
+            switch (c) {
+                case 'r' -> r = !r || dup(name, value);
+                case 'w' -> w = !w || dup(name, value);
+                case 'x' -> x = !x || dup(name, value);
+                default -> throw new IllegalArgumentException(name + " = " + value + ": permissions are any of r, w, x, or - for none");
+            }
+        }
+        if (!r && !w && !x) {
+            throw new IllegalArgumentException(name + " = " + value + ": permissions are any of r, w, x, or - for none");
+        }
+        return new AccessType(r, w, x);
+    }
+
+    private static boolean dup(String name, String value) {
+        throw new IllegalArgumentException(name + " = " + value + " repeats a permission");
+    }
+
+    /** The address space numbered {@code value}, which must be one of {@code open}. */
+    static int space(String value, Set<Integer> open) {
+        int n;
+        try {
+            n = Integer.parseInt(value.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("space = " + value + " is not a number; `space` makes one and prints it");
+        }
+        if (!open.contains(n)) {
+            throw new IllegalArgumentException("space = " + value + " is not an open address space (open: " + open + ")");
+        }
+        return n;
+    }
+
+    /** {@code value} as hex digits, spaces allowed between bytes. */
+    static byte[] hexBytes(String name, String value) {
+        String v = value.replace(" ", "");
+        try {
+            return HexFormat.of().parseHex(v);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + " = " + value + " is not an even number of hex digits");
+        }
+    }
+
+    /** {@code v} as Linux prints addresses: {@code 0x} and lower-case hex. */
+    static String hex(long v) {
+        return "0x" + Long.toHexString(v);
+    }
+}

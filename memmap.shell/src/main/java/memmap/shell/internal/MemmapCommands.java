@@ -1,0 +1,265 @@
+package memmap.shell.internal;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.Parameter;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+import memmap.api.AccessType;
+import memmap.api.AddressSpace;
+import memmap.api.Context;
+import memmap.api.IoResult;
+import memmap.api.MMapOpts;
+import memmap.api.MemmapException;
+import memmap.api.MemoryFile;
+import memmap.api.MemoryUsage;
+import memmap.api.provider.AddressSpaces;
+import memmap.api.provider.Backing;
+import memmap.api.provider.BackingProvider;
+import memmap.api.provider.BackingRequest;
+import memmap.api.provider.ProviderUsage;
+import memmap.api.provider.SysVSharedMemory;
+
+/**
+ * The runtime's Gogo commands (scope {@code memmap}): look at the providers, make address
+ * spaces and map, protect, sync, read and write in them, list System V segments and memory
+ * usage. Address spaces made here are numbered from 1 and live until {@code release} or until
+ * the component goes.
+ *
+ * <p>Every command returns text (Gogo prints it) or throws: {@link IllegalArgumentException}
+ * naming the argument and value for bad input, {@link MemmapException} with the errno for what
+ * the address space refuses.
+ */
+@Component(service = MemmapCommands.class, property = {
+        "osgi.command.scope=memmap",
+        "osgi.command.function=providers", "osgi.command.function=space", "osgi.command.function=spaces",
+        "osgi.command.function=release", "osgi.command.function=mmap", "osgi.command.function=munmap",
+        "osgi.command.function=mprotect", "osgi.command.function=msync", "osgi.command.function=read",
+        "osgi.command.function=write", "osgi.command.function=maps", "osgi.command.function=ipcs",
+        "osgi.command.function=usage"})
+public final class MemmapCommands {
+    private static final Context CTX = Context.background();
+
+    private final BundleContext bundleContext;
+    private final AddressSpaces addressSpaces;
+    private final Map<Integer, AddressSpace> spaces = new ConcurrentSkipListMap<>();
+    private final AtomicInteger nextSpace = new AtomicInteger(1);
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile List<SysVSharedMemory> sysvs;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile List<MemoryFile> memoryFiles;
+
+    @Activate
+    public MemmapCommands(BundleContext bundleContext, @Reference AddressSpaces addressSpaces) {
+        this.bundleContext = bundleContext;
+        this.addressSpaces = addressSpaces;
+    }
+
+    /** The address spaces made here go with the commands. */
+    @Deactivate
+    void deactivate() {
+        spaces.values().forEach(as -> as.release(CTX));
+        spaces.clear();
+    }
+
+    @Descriptor("list the backing providers: kind, bundle, version, ranking, usage (the one serving a kind is marked *)")
+    public String providers() throws InvalidSyntaxException {
+        var refs = new TreeMap<ServiceReference<BackingProvider>, BackingProvider>(java.util.Comparator.reverseOrder());
+        for (ServiceReference<BackingProvider> r : bundleContext.getServiceReferences(BackingProvider.class, null)) {
+            BackingProvider p = bundleContext.getService(r);
+            if (p != null) {
+                refs.put(r, p);
+            }
+        }
+        StringBuilder sb = new StringBuilder(String.format("%-2s%-10s %-16s %-14s %7s %8s %12s %12s%n",
+                "", "KIND", "BUNDLE", "VERSION", "RANKING", "BACKINGS", "ALLOCATED", "COMMITTED"));
+        java.util.Set<Object> seen = new java.util.HashSet<>();
+        try {
+            for (var e : refs.entrySet()) {
+                ServiceReference<BackingProvider> r = e.getKey();
+                BackingProvider p = e.getValue();
+                ProviderUsage u = p.usage();
+                Object ranking = r.getProperty(Constants.SERVICE_RANKING);
+                sb.append(String.format("%-2s%-10s %-16s %-14s %7s %8d %12d %12d%n", seen.add(p.kind()) ? "*" : "",
+                        p.kind().id(), r.getBundle().getSymbolicName(), r.getBundle().getVersion(),
+                        ranking == null ? 0 : ranking, u.liveBackings(), u.allocatedBytes(), u.committedBytes()));
+            }
+        } finally {
+            refs.keySet().forEach(bundleContext::ungetService);
+        }
+        return sb.toString();
+    }
+
+    @Descriptor("create an address space; prints its number")
+    public String space() {
+        int n = nextSpace.getAndIncrement();
+        spaces.put(n, addressSpaces.create(CTX));
+        return "space " + n;
+    }
+
+    @Descriptor("list the address spaces made here with their size and resident bytes")
+    public String spaces() {
+        StringBuilder sb = new StringBuilder(String.format("%5s %14s %14s%n", "SPACE", "MAPPED", "RESIDENT"));
+        spaces.forEach((n, as) -> sb.append(String.format("%5d %14d %14d%n", n, as.usageAS(), as.rss())));
+        return sb.toString();
+    }
+
+    @Descriptor("unmap everything in an address space and forget it")
+    public String release(@Descriptor("address space number") String space) {
+        AddressSpace as = spaces.remove(Args.space(space, spaces.keySet()));
+        as.release(CTX);
+        return "released " + space;
+    }
+
+    @Descriptor("map memory: anonymous (shared unless --private), a host file (--file) or POSIX shared memory (--shm); prints the address")
+    public String mmap(
+            @Descriptor("private (copy-on-write) instead of shared") @Parameter(names = {"-p", "--private"}, presentValue = "true", absentValue = "false") boolean isPrivate,
+            @Descriptor("permissions, any of r w x, or - for none") @Parameter(names = "--perms", absentValue = "rw") String perms,
+            @Descriptor("a host file to map") @Parameter(names = "--file", absentValue = "") String file,
+            @Descriptor("a POSIX shared-memory name to map") @Parameter(names = "--shm", absentValue = "") String shm,
+            @Descriptor("offset into the file or segment") @Parameter(names = "--offset", absentValue = "0") String offset,
+            @Descriptor("address space number") String space,
+            @Descriptor("bytes (decimal, 0x hex, or with K, M, G)") String length) throws MemmapException {
+        AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
+        long len = Args.number("length", length);
+        AccessType p = Args.perms("perms", perms);
+        MMapOpts.Builder b = MMapOpts.builder().length(len).isPrivate(isPrivate).perms(p);
+        if (!file.isEmpty() && !shm.isEmpty()) {
+            throw new IllegalArgumentException("--file = " + file + " and --shm = " + shm + ": map one or the other");
+        }
+        Backing backing = null;
+        if (!file.isEmpty()) {
+            backing = addressSpaces.backing(CTX, new BackingRequest.HostFile(Path.of(file), !isPrivate && p.write()));
+        } else if (!shm.isEmpty()) {
+            backing = addressSpaces.backing(CTX, new BackingRequest.SharedMemory(shm, 0));
+        }
+        try {
+            if (backing != null) {
+                b.mappable(backing.mappable()).mappingIdentity(backing.identity()).offset(Args.number("offset", offset));
+            }
+            return Args.hex(as.mmap(CTX, b.build()));
+        } finally {
+            if (backing != null) {
+                backing.identity().decRef(CTX); // the mapping holds its own
+            }
+        }
+    }
+
+    @Descriptor("unmap a range")
+    public String munmap(@Descriptor("address space number") String space, @Descriptor("address") String addr,
+            @Descriptor("bytes") String length) throws MemmapException {
+        spaces.get(Args.space(space, spaces.keySet())).munmap(CTX, Args.number("addr", addr), Args.number("length", length));
+        return "";
+    }
+
+    @Descriptor("change the permissions of a range")
+    public String mprotect(@Descriptor("address space number") String space, @Descriptor("address") String addr,
+            @Descriptor("bytes") String length, @Descriptor("any of r w x, or - for none") String perms) throws MemmapException {
+        spaces.get(Args.space(space, spaces.keySet())).mprotect(CTX, Args.number("addr", addr), Args.number("length", length),
+                Args.perms("perms", perms));
+        return "";
+    }
+
+    @Descriptor("write a range back to its file (MS_SYNC)")
+    public String msync(@Descriptor("address space number") String space, @Descriptor("address") String addr,
+            @Descriptor("bytes") String length) throws MemmapException {
+        spaces.get(Args.space(space, spaces.keySet())).msync(CTX, Args.number("addr", addr), Args.number("length", length), true, false);
+        return "";
+    }
+
+    @Descriptor("read bytes; prints hex, or text with --text")
+    public String read(
+            @Descriptor("print as text (US-ASCII)") @Parameter(names = {"-t", "--text"}, presentValue = "true", absentValue = "false") boolean text,
+            @Descriptor("address space number") String space, @Descriptor("address") String addr,
+            @Descriptor("bytes (at most 1 MiB)") String length) throws MemmapException {
+        AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
+        long n = Args.number("length", length);
+        if (n > 1 << 20) {
+            throw new IllegalArgumentException("length = " + length + " is more than 1 MiB");
+        }
+        byte[] out = new byte[(int) n];
+        IoResult r = as.read(CTX, Args.number("addr", addr), MemorySegment.ofArray(out));
+        if (r.error() != null) {
+            throw r.error().toException();
+        }
+        return text ? new String(out, StandardCharsets.US_ASCII) : HexFormat.ofDelimiter(" ").formatHex(out);
+    }
+
+    @Descriptor("write bytes: text, or hex with --hex")
+    public String write(
+            @Descriptor("the data is hex digits") @Parameter(names = {"-x", "--hex"}, presentValue = "true", absentValue = "false") boolean hex,
+            @Descriptor("address space number") String space, @Descriptor("address") String addr,
+            @Descriptor("the data") String data) throws MemmapException {
+        AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
+        byte[] bytes = hex ? Args.hexBytes("data", data) : data.getBytes(StandardCharsets.US_ASCII);
+        IoResult r = as.write(CTX, Args.number("addr", addr), MemorySegment.ofArray(bytes));
+        if (r.error() != null) {
+            throw r.error().toException();
+        }
+        return "wrote " + r.n();
+    }
+
+    @Descriptor("print an address space's maps, as /proc/[pid]/maps")
+    public String maps(@Descriptor("address space number") String space) {
+        return spaces.get(Args.space(space, spaces.keySet())).maps(CTX);
+    }
+
+    @Descriptor("list System V shared-memory segments, as ipcs -m")
+    public String ipcs() throws MemmapException {
+        List<SysVSharedMemory> ss = sysvs;
+        if (ss == null || ss.isEmpty()) {
+            throw memmap.api.Errno.ENODEV.exception("no provider for kind shm");
+        }
+        StringBuilder sb = new StringBuilder("\n------ Shared Memory Segments --------\n");
+        sb.append(String.format("%-10s %-10s %-10s %-10s %-10s %-10s %-12s%n", "key", "shmid", "owner", "perms", "bytes", "nattch",
+                "status"));
+        for (SysVSharedMemory.ShmStat s : ss.getLast().list()) {
+            String status = ((s.mode() & 01000) != 0 ? "dest " : "") + ((s.mode() & 02000) != 0 ? "locked" : "");
+            sb.append(String.format("0x%08x %-10d %-10d %-10o %-10d %-10d %-12s%n", s.key(), s.id(), s.uid(), s.mode() & 0777,
+                    s.size(), s.nattach(), status.strip()));
+        }
+        return sb.append('\n').toString();
+    }
+
+    @Descriptor("memory usage of the memory file, in total and per memory cgroup")
+    public String usage() throws MemmapException {
+        List<MemoryFile> mfs = memoryFiles;
+        if (mfs == null || mfs.isEmpty()) {
+            throw memmap.api.Errno.ENODEV.exception("no MemoryFile service: is memmap.anon running?");
+        }
+        MemoryUsage u = mfs.getLast().usage();
+        StringBuilder sb = new StringBuilder(String.format("allocated %d committed %d retained %d file %d%n", u.allocated(),
+                u.committed(), u.retained(), u.fileSize()));
+        sb.append(String.format("%8s %14s %14s%n", "CGROUP", "ALLOCATED", "COMMITTED"));
+        new TreeMap<>(u.byCgroup()).forEach((id, c) -> sb.append(String.format("%8d %14d %14d%n", id, c.allocated(), c.committed())));
+        return sb.toString();
+    }
+
+    /** For tests: how many address spaces are open. */
+    int openSpaces() {
+        return spaces.size();
+    }
+}

@@ -1,0 +1,169 @@
+package memmap.shell.internal;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.felix.gogo.runtime.CommandProcessorImpl;
+import org.apache.felix.gogo.runtime.threadio.ThreadIOImpl;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import memmap.anon.internal.AnonymousProvider;
+import memmap.anon.internal.MemfdMemoryFile;
+import memmap.api.AccessType;
+import memmap.api.AddressSpace;
+import memmap.api.Context;
+import memmap.api.MemmapException;
+import memmap.api.provider.AddressSpaces;
+import memmap.api.provider.Backing;
+import memmap.api.provider.BackingRequest;
+import memmap.mm.internal.Backings;
+import memmap.mm.internal.MemoryManager;
+
+/** The commands through a real Gogo command processor, on real address spaces and a real memfd. */
+class MemmapCommandsTest {
+    @TempDir
+    Path dir;
+
+    MemfdMemoryFile mf;
+    MemmapCommands commands;
+    ThreadIOImpl threadIO;
+    CommandProcessorImpl processor;
+
+    @BeforeEach
+    void setUp() throws MemmapException {
+        mf = new MemfdMemoryFile("shell-test", 2L << 20, 1L << 30, 0, false);
+        AnonymousProvider anon = new AnonymousProvider(mf, new AnonymousProvider.Config() {
+            @Override
+            public Class<? extends java.lang.annotation.Annotation> annotationType() {
+                return AnonymousProvider.Config.class;
+            }
+
+            @Override
+            public long fillAhead() {
+                return 16384;
+            }
+
+            @Override
+            public boolean populate() {
+                return false;
+            }
+        }, Map.of("component.id", 1L));
+        Backings backings = Backings.of(mf, anon);
+        AddressSpaces spaces = new AddressSpaces() {
+            @Override
+            public AddressSpace create(Context ctx) {
+                return new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
+            }
+
+            @Override
+            public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
+                return backings.backing(ctx, request);
+            }
+        };
+        commands = new MemmapCommands(null, spaces);
+        threadIO = new ThreadIOImpl();
+        threadIO.start();
+        processor = new CommandProcessorImpl(threadIO);
+        for (String f : new String[] {"space", "spaces", "release", "mmap", "munmap", "mprotect", "msync", "read", "write", "maps"}) {
+            processor.addCommand("memmap", commands, f);
+        }
+    }
+
+    @AfterEach
+    void tearDown() {
+        commands.deactivate();
+        processor.stop();
+        threadIO.stop();
+        mf.release();
+    }
+
+    record Ran(int status, String out) {}
+
+    Ran script(String... lines) throws Exception {
+        Path f = dir.resolve("script.gosh");
+        Files.write(f, java.util.List.of(lines));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        int status = ScriptRunner.run(processor, f, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        return new Ran(status, bytes.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aScriptMapsWritesReadsAndPrintsMaps() throws Exception {
+        Ran r = script("# comment", "space", "mmap 1 8K", "write 1 0x7ffff7ffd000 hello", "read --text 1 0x7ffff7ffd000 5",
+                "write --hex 1 0x7ffff7ffe010 \"de ad be ef\"", "read 1 0x7ffff7ffe010 4", "mprotect 1 0x7ffff7ffd000 4096 r",
+                "maps 1", "spaces", "munmap 1 0x7ffff7ffd000 8K", "release 1");
+        assertEquals(0, r.status(), r.out());
+        String[] expected = {
+            "memmap> space", "space 1",
+            "memmap> mmap 1 8K", "0x7ffff7ffd000", // top-down, ending at the top of the mmap area
+            "memmap> write 1 0x7ffff7ffd000 hello", "wrote 5",
+            "memmap> read --text 1 0x7ffff7ffd000 5", "hello",
+            "memmap> read 1 0x7ffff7ffe010 4", "de ad be ef",
+            "7ffff7ffd000-7ffff7ffe000 r--s 00000000 00:01",
+            "7ffff7ffe000-7ffff7fff000 rw-s 00001000 00:01",
+            "    1           8192           8192",
+            "memmap> release 1", "released 1",
+            "ok"};
+        int from = 0;
+        for (String e : expected) {
+            int at = r.out().indexOf(e, from);
+            assertTrue(at >= 0, "missing, or out of order: " + e + "\n" + r.out());
+            from = at + e.length();
+        }
+        assertFalse(r.out().contains("memmap> # comment"), "comments are skipped");
+        assertEquals(0, commands.openSpaces());
+    }
+
+    @Test
+    void theFirstFailingCommandStopsTheScriptWithStatusOneAndTheLine() throws Exception {
+        Ran r = script("space", "mmap 1 4K", "mprotect 1 0x1000 4096 r", "space");
+        assertEquals(1, r.status());
+        assertTrue(r.out().contains("error: "), r.out());
+        assertTrue(r.out().contains("script.gosh:3: "), r.out());
+        assertTrue(r.out().contains("ENOMEM"), "the errno is named: " + r.out());
+        assertEquals(1, commands.openSpaces(), "nothing after the failing line ran");
+    }
+
+    @Test
+    void badArgumentsNameTheArgumentAndTheValue() throws Exception {
+        assertEquals("space = 7 is not an open address space (open: [])",
+                assertThrows(IllegalArgumentException.class, () -> commands.maps("7")).getMessage());
+        commands.space();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> commands.mmap(false, "rw", "", "", "0", "1", "twelve"));
+        assertEquals("length = twelve is not a number (decimal, 0x hex, or with K, M, G)", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> commands.mmap(false, "rwq", "", "", "0", "1", "4K"));
+        assertTrue(e.getMessage().startsWith("perms = rwq"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> commands.write(true, "1", "0x1000", "abc"));
+        assertEquals("data = abc is not an even number of hex digits", e.getMessage());
+        assertEquals("", commands.spaces().lines().skip(1).filter(l -> !l.contains(" 0 ")).findAny().orElse(""),
+                "a refused command mapped nothing");
+        e = assertThrows(IllegalArgumentException.class, () -> commands.read(false, "1", "0", "2M"));
+        assertEquals("length = 2M is more than 1 MiB", e.getMessage());
+    }
+
+    @Test
+    void numbersAndPermissions() {
+        assertEquals(4096, Args.number("n", "4K"));
+        assertEquals(0x7ffff7ffe000L, Args.number("n", "0x7ffff7ffe000"));
+        assertEquals(-1L, Args.number("n", "0xffffffffffffffff"));
+        assertEquals(3L << 30, Args.number("n", "3G"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Args.number("n", "17179869184G")).getMessage()
+                .contains("overflows"));
+        assertEquals(AccessType.READ_WRITE, Args.perms("p", "rw"));
+        assertEquals(AccessType.NO_ACCESS, Args.perms("p", "-"));
+        assertEquals(AccessType.ANY_ACCESS, Args.perms("p", "xwr"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Args.perms("p", "rr")).getMessage().contains("repeats"));
+        assertEquals(1, Args.space("1", Set.of(1, 2)));
+    }
+}
