@@ -90,10 +90,8 @@ class AnonymousProviderTest {
         // A new memory file with the new limit replaces the old one.
         MemoryFile next = Framework.awaitReplacement(MemoryFile.class, null, first.reference().getProperty(Constants.SERVICE_ID));
         assertNotNull(next);
-        MemmapException e = assertThrows(MemmapException.class, () -> {
-            MemoryFile mf = Framework.await(MemoryFile.class, null);
-            mf.allocate(16 * P, AllocOpts.DEFAULT);
-        });
+        MemmapException e = assertThrows(MemmapException.class, () -> next.allocate(16 * P, AllocOpts.DEFAULT),
+                () -> "the new memory file has the new limit: " + next.usage());
         assertEquals(Errno.ENOMEM, e.errno());
 
         // The backing made before the change still has its bytes: deactivation released, never freed.
