@@ -23,6 +23,8 @@ class RuntimeScriptTest {
         assertNotNull(jar, "memmap.runtime.jar is set in test.bndrun");
         assertTrue(Files.isRegularFile(Path.of(jar)), jar + " is built before the tests (the itest module depends on it)");
         Path dir = Files.createTempDirectory("memmap-runtime");
+        Files.createDirectories(dir.resolve("deploy")); // as ./memmap run makes them
+        Files.createDirectories(dir.resolve("data"));
         Path file = dir.resolve("script.gosh");
         Files.write(file, List.of(script));
         String java = ProcessHandle.current().info().command().orElseThrow();

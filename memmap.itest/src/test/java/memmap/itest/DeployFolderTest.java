@@ -1,0 +1,113 @@
+package memmap.itest;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarInputStream;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+
+import org.junit.jupiter.api.Test;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.Constants;
+import org.osgi.framework.Version;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+
+import memmap.api.AddressSpace;
+import memmap.api.Context;
+import memmap.api.MMapOpts;
+import memmap.api.provider.AddressSpaces;
+import memmap.api.provider.BackingProvider;
+
+/**
+ * Live reconfiguration through File Install's deploy folder, and a provider bundle updated to
+ * a newer version (built here from the installed one) while a writer runs.
+ */
+class DeployFolderTest {
+    static final long P = 4096;
+    static final Context CTX = Context.background();
+    static final String ANON = "(memmap.backing.kind=anonymous)";
+
+    @Test
+    void aConfigurationFileInTheDeployFolderConfiguresTheProviderLive() throws Exception {
+        Path deploy = Path.of(Framework.context().getProperty("felix.fileinstall.dir"));
+        Files.createDirectories(deploy);
+        AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
+        Framework.Found<BackingProvider> before = Framework.awaitReference(BackingProvider.class, ANON);
+        AddressSpace as = spaces.create(CTX);
+        long a = as.mmap(CTX, MMapOpts.builder().length(16 * P).build());
+        Path cfg = deploy.resolve("memmap.anon.provider.cfg");
+        try (HotSwapTest.Writer w = new HotSwapTest.Writer(as, a)) {
+            w.awaitProgress(10_000);
+            Files.writeString(cfg, "fillAhead = 8192\n");
+            BackingProvider next = Framework.awaitReplacement(BackingProvider.class, ANON,
+                    before.reference().getProperty(Constants.SERVICE_ID));
+            HotSwapTest.awaitEmpty(before.service());
+            assertEquals(1, next.usage().liveBackings(), "the live mapping moved to the reconfigured provider");
+            ConfigurationAdmin cm = Framework.await(ConfigurationAdmin.class, null);
+            Configuration c = cm.getConfiguration("memmap.anon.provider", "?");
+            assertEquals("8192", String.valueOf(c.getProperties().get("fillAhead")));
+            w.awaitProgress(10_000);
+        } finally {
+            Files.deleteIfExists(cfg);
+        }
+        as.release(CTX);
+        // File Install deletes the configuration with its file.
+        ConfigurationAdmin cm = Framework.await(ConfigurationAdmin.class, null);
+        for (int i = 0; i < 100 && cm.listConfigurations("(service.pid=memmap.anon.provider)") != null; i++) {
+            Thread.sleep(50);
+        }
+        assertNull(cm.listConfigurations("(service.pid=memmap.anon.provider)"));
+    }
+
+    /** The installed bundle's jar with another Bundle-Version. */
+    static byte[] withVersion(Bundle b, Version v) throws IOException {
+        String location = b.getLocation();
+        String path = location.replaceFirst("^reference:", "").replaceFirst("^file:", "");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (InputStream raw = Files.newInputStream(Path.of(path)); JarInputStream in = new JarInputStream(raw)) {
+            Manifest m = new Manifest(in.getManifest());
+            m.getMainAttributes().put(new Attributes.Name(Constants.BUNDLE_VERSION), v.toString());
+            try (JarOutputStream jar = new JarOutputStream(out, m)) {
+                for (JarEntry e; (e = in.getNextJarEntry()) != null;) {
+                    jar.putNextEntry(new JarEntry(e.getName()));
+                    in.transferTo(jar);
+                    jar.closeEntry();
+                }
+            }
+        }
+        return out.toByteArray();
+    }
+
+    @Test
+    void updatingTheProviderBundleToANewVersionMigratesLiveMappings() throws Exception {
+        AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
+        BackingProvider old = Framework.await(BackingProvider.class, ANON);
+        Bundle anon = HotSwapTest.bundle("memmap.anon");
+        Version was = anon.getVersion();
+        byte[] v2 = withVersion(anon, new Version(was.getMajor(), was.getMinor(), was.getMicro() + 1));
+        byte[] v1 = withVersion(anon, was);
+        AddressSpace as = spaces.create(CTX);
+        long a = as.mmap(CTX, MMapOpts.builder().length(16 * P).build());
+        try (HotSwapTest.Writer w = new HotSwapTest.Writer(as, a)) {
+            w.awaitProgress(10_000);
+            anon.update(new java.io.ByteArrayInputStream(v2));
+            BackingProvider next = Framework.await(BackingProvider.class, ANON);
+            HotSwapTest.awaitEmpty(old);
+            assertEquals(was.getMicro() + 1, anon.getVersion().getMicro(), "the bundle is now v2");
+            assertEquals(1, next.usage().liveBackings(), "the live mapping lives in v2's provider");
+            w.awaitProgress(10_000);
+        } finally {
+            anon.update(new java.io.ByteArrayInputStream(v1)); // leave the framework as it was
+            Framework.await(BackingProvider.class, ANON);
+        }
+        as.release(CTX);
+    }
+}
