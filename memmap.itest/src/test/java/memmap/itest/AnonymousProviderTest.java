@@ -90,8 +90,21 @@ class AnonymousProviderTest {
         // A new memory file with the new limit replaces the old one.
         MemoryFile next = Framework.awaitReplacement(MemoryFile.class, null, first.reference().getProperty(Constants.SERVICE_ID));
         assertNotNull(next);
-        MemmapException e = assertThrows(MemmapException.class, () -> next.allocate(16 * P, AllocOpts.DEFAULT),
-                () -> "the new memory file has the new limit: " + next.usage());
+        // Config Admin delivers asynchronously and SCR may re-register more than once on the way
+        // (seen: a replacement without the configuration first): wait for the one with the limit.
+        MemmapException e = null;
+        MemoryFile mf = next;
+        for (int i = 0; i < 200 && e == null; i++) {
+            mf = Framework.await(MemoryFile.class, null);
+            try {
+                mf.decRef(mf.allocate(16 * P, AllocOpts.DEFAULT));
+                Thread.sleep(50);
+            } catch (MemmapException refused) {
+                e = refused;
+            }
+        }
+        MemoryFile last = mf;
+        assertNotNull(e, () -> "no memory file with the new limit within 10 s: " + last.usage());
         assertEquals(Errno.ENOMEM, e.errno());
 
         // The backing made before the change still has its bytes: deactivation released, never freed.
