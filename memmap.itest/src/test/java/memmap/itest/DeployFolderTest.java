@@ -86,6 +86,53 @@ class DeployFolderTest {
         return out.toByteArray();
     }
 
+    /** The memmap.anon bundles installed now. */
+    static java.util.List<Bundle> anonBundles() {
+        java.util.List<Bundle> out = new java.util.ArrayList<>();
+        for (Bundle b : Framework.context().getBundles()) {
+            if (b.getSymbolicName().equals("memmap.anon")) {
+                out.add(b);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void aNewerProviderBundleDroppedInTheDeployFolderTakesOverAndGoesAgainWhenRemoved() throws Exception {
+        Path deploy = Path.of(Framework.context().getProperty("felix.fileinstall.dir"));
+        Files.createDirectories(deploy);
+        AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
+        BackingProvider v1 = Framework.await(BackingProvider.class, ANON);
+        Bundle installed = HotSwapTest.bundle("memmap.anon");
+        Version was = installed.getVersion();
+        Path jar = deploy.resolve("memmap.anon-v2.jar");
+        AddressSpace as = spaces.create(CTX);
+        long a = as.mmap(CTX, MMapOpts.builder().length(16 * P).build());
+        try (HotSwapTest.Writer w = new HotSwapTest.Writer(as, a)) {
+            w.awaitProgress(10_000);
+            Files.write(jar, withVersion(installed, new Version(was.getMajor(), was.getMinor(), was.getMicro() + 1)));
+            for (int i = 0; i < 200 && anonBundles().size() < 2; i++) {
+                Thread.sleep(50);
+            }
+            assertEquals(2, anonBundles().size(), "File Install installed the dropped bundle beside the old one");
+            HotSwapTest.awaitEmpty(v1);
+            w.awaitProgress(10_000);
+            Files.delete(jar); // File Install uninstalls it: the mapping moves back to v1's provider
+            for (int i = 0; i < 200 && anonBundles().size() > 1; i++) {
+                Thread.sleep(50);
+            }
+            assertEquals(1, anonBundles().size());
+            for (int i = 0; i < 200 && v1.usage().liveBackings() == 0; i++) {
+                Thread.sleep(50);
+            }
+            assertEquals(1, v1.usage().liveBackings(), "the old provider serves again once the new one is gone");
+            w.awaitProgress(10_000);
+        } finally {
+            Files.deleteIfExists(jar);
+        }
+        as.release(CTX);
+    }
+
     @Test
     void updatingTheProviderBundleToANewVersionMigratesLiveMappings() throws Exception {
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);

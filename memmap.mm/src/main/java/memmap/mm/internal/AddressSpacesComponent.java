@@ -1,8 +1,10 @@
 package memmap.mm.internal;
 
+import java.util.Comparator;
 import java.util.List;
 import java.util.TreeMap;
 
+import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -30,13 +32,20 @@ import memmap.api.provider.SysVSharedMemory;
  * next request at once; what was made before keeps its own provider's memory.
  *
  * <p>DS sets each list anew on every change, sorted by ascending service ranking; the last
- * entry of a kind is the highest ranked.
+ * entry of a kind is the highest ranked. Providers are kept in their own order (ranking, then
+ * newest last) because their arrivals and departures drive the hot swap.
  */
 @Component(service = AddressSpaces.class, immediate = true)
 public final class AddressSpacesComponent implements AddressSpaces, Backings {
     private final ProviderSwap swap = new ProviderSwap();
-    /** Bound providers by service reference (ascending ranking); guarded by itself. */
-    private final TreeMap<ServiceReference<BackingProvider>, BackingProvider> bound = new TreeMap<>();
+    /**
+     * Bound providers, ascending by ranking and then by age: among equal rankings the newest
+     * (highest service id) serves, so a provider bundle dropped in beside the old one takes over.
+     * Guarded by itself.
+     */
+    private final TreeMap<ServiceReference<BackingProvider>, BackingProvider> bound = new TreeMap<>(
+            Comparator.comparingInt((ServiceReference<BackingProvider> r) -> r.getProperty(Constants.SERVICE_RANKING) instanceof Integer i ? i : 0)
+                    .thenComparingLong(r -> (Long) r.getProperty(Constants.SERVICE_ID)));
     /** {@link #bound}'s values, republished on every change for lock-free routing. */
     private volatile List<BackingProvider> providers = List.of();
 
@@ -66,7 +75,8 @@ public final class AddressSpacesComponent implements AddressSpaces, Backings {
     /** A provider's ranking changed: the highest-ranked one of its kind takes the live mappings. */
     void updatedProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
         synchronized (bound) {
-            bound.remove(ref);
+            // The ranking in the key has changed: find the entry by its service object.
+            bound.values().removeIf(v -> v == p);
             bound.put(ref, p);
             providers = List.copyOf(bound.values());
         }
@@ -79,7 +89,7 @@ public final class AddressSpacesComponent implements AddressSpaces, Backings {
      */
     void unbindProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
         synchronized (bound) {
-            bound.remove(ref);
+            bound.values().removeIf(v -> v == p);
             providers = List.copyOf(bound.values());
         }
         migrateTo(p.kind());
