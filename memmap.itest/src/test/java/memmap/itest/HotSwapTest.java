@@ -21,6 +21,7 @@ import memmap.api.Errno;
 import memmap.api.IoResult;
 import memmap.api.MMapOpts;
 import memmap.api.MemmapException;
+import memmap.api.MemoryFile;
 import memmap.api.provider.AddressSpaces;
 import memmap.api.provider.BackingProvider;
 
@@ -109,8 +110,11 @@ class HotSwapTest {
     void stoppedProviderKeepsServingUntilItsBundleComesBackAndTakesOver() throws Exception {
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
         BackingProvider old = Framework.await(BackingProvider.class, ANON);
+        MemoryFile oldFile = Framework.await(MemoryFile.class, null);
         AddressSpace as = spaces.create(CTX);
         long shared = as.mmap(CTX, MMapOpts.builder().length(PAGES * P).build());
+        long priv = as.mmap(CTX, MMapOpts.builder().length(4 * P).isPrivate(true).build());
+        as.write(CTX, priv + P, MemorySegment.ofArray(new long[] {0x5eed}));
         AddressSpace child = as.fork(CTX);
         Bundle anon = bundle("memmap.anon");
         try (Writer w = new Writer(as, shared)) {
@@ -129,8 +133,12 @@ class HotSwapTest {
             assertNotSame(old, next);
             awaitEmpty(old);
             assertEquals(1, next.usage().liveBackings(), "the live mapping now lives in the new provider");
+            assertEquals(0, oldFile.usage().allocated(), "private pages moved out of the old memory file too: " + oldFile.usage());
             w.awaitProgress(10_000);
         }
+        long[] p = new long[1];
+        child.read(CTX, priv + P, MemorySegment.ofArray(p));
+        assertEquals(0x5eed, p[0], "private pages kept their bytes through the move");
         long[] one = new long[1];
         child.read(CTX, shared + 3 * P, MemorySegment.ofArray(one));
         long[] parent = new long[1];

@@ -49,9 +49,38 @@ public final class AddressSpacesComponent implements AddressSpaces, Backings {
     /** {@link #bound}'s values, republished on every change for lock-free routing. */
     private volatile List<BackingProvider> providers = List.of();
 
+    /** Bound memory files in the providers' order (ranking, then newest last); guarded by itself. */
+    private final TreeMap<ServiceReference<MemoryFile>, MemoryFile> files = new TreeMap<>(
+            Comparator.comparingInt((ServiceReference<MemoryFile> r) -> r.getProperty(Constants.SERVICE_RANKING) instanceof Integer i ? i : 0)
+                    .thenComparingLong(r -> (Long) r.getProperty(Constants.SERVICE_ID)));
+    private volatile List<MemoryFile> memoryFiles = List.of();
+
+    /** A memory file arrived: if it now serves, private pages held in other memory files move into it. */
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    volatile List<MemoryFile> memoryFiles;
+    void bindMemoryFile(ServiceReference<MemoryFile> ref, MemoryFile mf) {
+        synchronized (files) {
+            files.put(ref, mf);
+            memoryFiles = List.copyOf(files.values());
+        }
+        movePrivatePages();
+    }
+
+    /** A memory file left: private pages move to the one serving now, if any, else stay. */
+    void unbindMemoryFile(ServiceReference<MemoryFile> ref, MemoryFile mf) {
+        synchronized (files) {
+            files.values().removeIf(v -> v == mf);
+            memoryFiles = List.copyOf(files.values());
+        }
+        movePrivatePages();
+    }
+
+    private void movePrivatePages() {
+        List<MemoryFile> mfs = memoryFiles;
+        if (!mfs.isEmpty()) {
+            swap.migratePrivatePages(Context.background(), mfs.getLast());
+        }
+    }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -141,7 +170,7 @@ public final class AddressSpacesComponent implements AddressSpaces, Backings {
     @Override
     public MemoryFile memoryFile() throws MemmapException {
         List<MemoryFile> mfs = memoryFiles;
-        if (mfs == null || mfs.isEmpty()) {
+        if (mfs.isEmpty()) {
             throw Errno.ENODEV.exception("no MemoryFile service: is memmap.anon running?");
         }
         return mfs.getLast();

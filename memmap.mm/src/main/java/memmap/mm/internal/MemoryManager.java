@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -1598,6 +1599,63 @@ public final class MemoryManager implements AddressSpace {
         }
         vmas.mergeAll();
         return n;
+    }
+
+    /**
+     * Moves this address space's private pages held in memory files other than {@code to} into
+     * {@code to}: the pages are copied and each pma re-pointed, and the old range's reference
+     * dropped. A range another address space shares copy-on-write (after a fork) and that was
+     * moved already — same file, same range, in {@code moved} — is shared again rather than
+     * copied twice. Stops at the first allocation {@code to} refuses; the pages not moved stay
+     * where they are, still working.
+     *
+     * <p>Preconditions: the caller holds both migration locks on this address space.
+     *
+     * @return bytes moved
+     */
+    long movePrivatePagesLocked(Context ctx, MemoryFile to, Map<PrivateRange, FileRange> moved) {
+        long bytes = 0;
+        for (Segment<Pma> p = pmas.firstSegment(); p != null; p = p.nextSegment()) {
+            Pma pma = p.value();
+            if (!pma.isPrivate() || pma.file() == to) {
+                continue;
+            }
+            long len = p.length();
+            FileRange old = pma.fileRange(len);
+            PrivateRange key = new PrivateRange(pma.file(), old.start(), old.end());
+            FileRange fr = moved.get(key);
+            if (fr != null) {
+                to.incRef(fr, ctx.memCgId());
+            } else {
+                try {
+                    fr = to.allocate(len, new AllocOpts(AllocationMode.CALLER_INDIRECT_COMMIT, AllocOpts.Direction.BOTTOM_UP,
+                            false, ctx.memCgId()));
+                } catch (MemmapException e) {
+                    return bytes;
+                }
+                try {
+                    BlockSeq src = pma.internal() != null ? pma.internal() : pma.file().mapInternal(old, AccessType.READ);
+                    IoResult c = BlockSeq.copy(to.mapInternal(fr, AccessType.WRITE), src);
+                    if (c.error() != null) {
+                        to.decRef(fr);
+                        continue;
+                    }
+                } catch (MemmapException e) {
+                    to.decRef(fr);
+                    continue;
+                }
+                moved.put(key, fr);
+            }
+            pma.file().decRef(old);
+            p.setValue(new Pma(to, fr.start(), pma.translatePerms(), pma.effectivePerms(), pma.maxPerms(), pma.needCOW(), true, null));
+            bytes += len;
+        }
+        pmas.mergeAll();
+        return bytes;
+    }
+
+    /** A range of private pages in a memory file, the key that keeps fork-shared pages shared through a move. */
+    record PrivateRange(MemmapFile file, long start, long end) {
     }
 
     /** The Mappables mapped here (caller holds the migration locks or mappingMu). */

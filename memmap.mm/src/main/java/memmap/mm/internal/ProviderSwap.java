@@ -14,6 +14,7 @@ import memmap.api.Context;
 import memmap.api.Mappable;
 import memmap.api.MappingIdentity;
 import memmap.api.MemmapException;
+import memmap.api.MemoryFile;
 import memmap.api.provider.Backing;
 import memmap.api.provider.BackingKind;
 import memmap.api.provider.BackingProvider;
@@ -90,6 +91,34 @@ public final class ProviderSwap {
                 failed += r.failed;
                 done.addAll(pass);
             }
+        }
+    }
+
+    /**
+     * Moves every address space's private pages held in other memory files into {@code to} (the
+     * memory file now serving), with the same locking as a provider migration.
+     *
+     * @return bytes moved
+     */
+    public long migratePrivatePages(Context ctx, MemoryFile to) {
+        synchronized (migrationLock) {
+            List<MemoryManager> pass;
+            synchronized (spaces) {
+                pass = new ArrayList<>(spaces);
+            }
+            pass.sort(Comparator.comparingLong(mm -> mm.serial));
+            Map<MemoryManager.PrivateRange, memmap.api.FileRange> moved = new java.util.HashMap<>();
+            long bytes = 0;
+            pass.forEach(MemoryManager::lockMappingForMigration);
+            pass.forEach(MemoryManager::lockActiveForMigration);
+            try {
+                for (MemoryManager mm : pass) {
+                    bytes += mm.movePrivatePagesLocked(ctx, to, moved);
+                }
+            } finally {
+                pass.forEach(MemoryManager::unlockAfterMigration);
+            }
+            return bytes;
         }
     }
 

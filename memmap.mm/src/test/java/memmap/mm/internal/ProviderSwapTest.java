@@ -243,4 +243,34 @@ class ProviderSwapTest {
         assertEquals(11, get(mm, d));
         mm.release(CTX);
     }
+
+    @Test
+    void privatePagesMoveToTheNewMemoryFileAndForkSharingSurvives() throws Exception {
+        MemoryManager mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
+        long a = mm.mmap(CTX, MMapOpts.builder().length(8 * P).isPrivate(true).build());
+        for (long i = 0; i < 8; i++) {
+            put(mm, a + i * P, 1000 + i);
+        }
+        MemoryManager child = mm.fork(CTX);
+        long held = mf1.usage().allocated();
+        assertTrue(held >= 8 * P, "the pages are in the first memory file: " + mf1.usage());
+
+        long bytes = swap.migratePrivatePages(CTX, mf2);
+
+        assertTrue(bytes >= 16 * P, "both address spaces' pmas moved: " + bytes);
+        assertEquals(0, mf1.usage().allocated(), "the old memory file holds nothing: " + mf1.usage());
+        assertEquals(held, mf2.usage().allocated(), "pages shared with the fork stay shared (moved once)");
+        for (long i = 0; i < 8; i++) {
+            assertEquals(1000 + i, get(mm, a + i * P));
+            assertEquals(1000 + i, get(child, a + i * P));
+        }
+        put(child, a, 7);
+        assertEquals(1000, get(mm, a), "still copy-on-write after the move");
+        assertEquals(7, get(child, a));
+        mm.checkInvariants();
+        child.checkInvariants();
+        child.release(CTX);
+        mm.release(CTX);
+        assertEquals(0, mf2.usage().allocated(), "nothing leaked");
+    }
 }
