@@ -24,6 +24,7 @@ import memmap.api.MemmapException;
 import memmap.api.MemoryFile;
 import memmap.api.provider.AddressSpaces;
 import memmap.api.provider.BackingProvider;
+import memmap.api.provider.SysVSharedMemory;
 
 /**
  * Backing providers replaced inside Felix while mappings are live and writers run: the bundle
@@ -173,5 +174,48 @@ class HotSwapTest {
             cfg.delete();
         }
         as.release(CTX);
+    }
+
+    @Test
+    void systemVSegmentsAreHandedOverWithTheirKeysIdsModesAndAttachCounts() throws Exception {
+        AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
+        SysVSharedMemory old = Framework.await(SysVSharedMemory.class, null);
+        int id = old.get(CTX, 0x5157, (PAGES + 1) * P, SysVSharedMemory.IPC_CREAT | 0640); // the writer uses pages 1..16
+        AddressSpace as = spaces.create(CTX);
+        long a = as.shmat(CTX, id, 0, 0);
+        AddressSpace child = as.fork(CTX);
+        as.write(CTX, a + 8, MemorySegment.ofArray(new long[] {0xfeed}));
+        SysVSharedMemory.ShmStat before = old.stat(CTX, id);
+        Bundle shm = bundle("memmap.shm");
+        try (Writer w = new Writer(as, a + P)) {
+            w.awaitProgress(10_000);
+            shm.stop();
+            shm.start();
+            SysVSharedMemory next = Framework.await(SysVSharedMemory.class, null);
+            assertNotSame(old, next);
+            SysVSharedMemory.ShmStat after = null;
+            for (int i = 0; i < 200 && after == null; i++) {
+                try {
+                    after = next.stat(CTX, id);
+                } catch (MemmapException notYet) {
+                    Thread.sleep(50);
+                }
+            }
+            assertNotNull(after, "the new registry has segment " + id);
+            assertEquals(before.key(), after.key());
+            assertEquals(before.mode(), after.mode());
+            assertEquals(2, after.nattach(), "attached in the address space and its fork");
+            assertEquals(id, next.get(CTX, 0x5157, 0, 0), "the key finds it");
+            w.awaitProgress(10_000);
+        }
+        long[] v = new long[1];
+        child.read(CTX, a + 8, MemorySegment.ofArray(v));
+        assertEquals(0xfeed, v[0]);
+        as.shmdt(CTX, a);
+        child.release(CTX);
+        as.release(CTX);
+        SysVSharedMemory now = Framework.await(SysVSharedMemory.class, null);
+        assertEquals(0, now.stat(CTX, id).nattach());
+        now.remove(CTX, id);
     }
 }

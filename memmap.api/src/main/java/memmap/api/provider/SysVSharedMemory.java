@@ -57,7 +57,27 @@ public interface SysVSharedMemory {
     interface Segment extends memmap.api.Mappable, memmap.api.MappingIdentity {
         /** The segment's page-rounded size. */
         long effectiveSize();
+
+        /**
+         * The segment's state as its registry last published it, for a handover: {@code SHM_DEST}
+         * in the mode only if it was removed with IPC_RMID (not because its registry was
+         * released); {@code nattach} counts its mappings.
+         */
+        ShmStat stat();
     }
+
+    /**
+     * Takes over a live segment of another registry (one being replaced): a segment of this
+     * registry with the same id, key, size, owner, creator, mode and times, and a copy of its
+     * contents, taken while the caller keeps writers out. The caller re-points the mappings
+     * of {@code live} to the result (its attach count then follows) and drops the one reference
+     * it is given. {@code live} is not changed. If {@code live} is already this registry's own
+     * segment, returns it unchanged, with no reference.
+     *
+     * @throws MemmapException EEXIST if this registry already uses the id or the key; ENOMEM or
+     *     ENOSPC past a limit; nothing is left allocated then
+     */
+    Segment adopt(Context ctx, Segment live) throws MemmapException;
 
     /** A segment ready to be mapped; closing it drops the lookup reference. */
     interface Attachment extends AutoCloseable {

@@ -86,9 +86,38 @@ public final class AddressSpacesComponent implements AddressSpaces, Backings {
             policyOption = ReferencePolicyOption.GREEDY)
     volatile List<BufferedIOFallbackStrategy> strategies;
 
+    /** Bound System V registries in the providers' order; guarded by itself. */
+    private final TreeMap<ServiceReference<SysVSharedMemory>, SysVSharedMemory> registries = new TreeMap<>(
+            Comparator.comparingInt((ServiceReference<SysVSharedMemory> r) -> r.getProperty(Constants.SERVICE_RANKING) instanceof Integer i ? i : 0)
+                    .thenComparingLong(r -> (Long) r.getProperty(Constants.SERVICE_ID)));
+    private volatile List<SysVSharedMemory> sysvs = List.of();
+
+    /** A System V registry arrived: if it now serves, attached segments are handed over to it. */
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    volatile List<SysVSharedMemory> sysvs;
+    void bindSysv(ServiceReference<SysVSharedMemory> ref, SysVSharedMemory r) {
+        synchronized (registries) {
+            registries.put(ref, r);
+            sysvs = List.copyOf(registries.values());
+        }
+        handOverSegments();
+    }
+
+    /** A System V registry left: its attached segments go to the one serving now, if any, else stay. */
+    void unbindSysv(ServiceReference<SysVSharedMemory> ref, SysVSharedMemory r) {
+        synchronized (registries) {
+            registries.values().removeIf(v -> v == r);
+            sysvs = List.copyOf(registries.values());
+        }
+        handOverSegments();
+    }
+
+    private void handOverSegments() {
+        List<SysVSharedMemory> rs = sysvs;
+        if (!rs.isEmpty()) {
+            swap.migrateSegments(Context.background(), rs.getLast());
+        }
+    }
 
     /** A provider arrived: if it now serves its kind, live mappings of that kind move to it. */
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -149,7 +178,7 @@ public final class AddressSpacesComponent implements AddressSpaces, Backings {
     @Override
     public SysVSharedMemory sysv() throws MemmapException {
         List<SysVSharedMemory> ss = sysvs;
-        if (ss == null || ss.isEmpty()) {
+        if (ss.isEmpty()) {
             throw Errno.ENODEV.exception("no provider for kind shm");
         }
         return ss.getLast();

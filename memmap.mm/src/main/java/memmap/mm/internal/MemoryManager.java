@@ -1559,6 +1559,25 @@ public final class MemoryManager implements AddressSpace {
         mappingMu.writeLock().unlock();
     }
 
+    /** Undoes {@link #lockMappingForMigration} alone. */
+    void unlockMappingAfterMigration() {
+        mappingMu.writeLock().unlock();
+    }
+
+    /**
+     * Drops the cached translations of every vma whose Mappable {@code moving} accepts, so that
+     * no access — the fast path included — reaches that Mappable's memory until the vma is
+     * re-pointed: the accesses fault, and faults wait for {@code mappingMu}, which the caller
+     * holds for writing.
+     */
+    void invalidateMappablesLocked(java.util.function.Predicate<Mappable> moving) {
+        for (Segment<Vma> v = vmas.firstSegment(); v != null; v = v.nextSegment()) {
+            if (v.value().mappable() != null && moving.test(v.value().mappable())) {
+                invalidateLocked(new AddrRange(v.start(), v.end()), false);
+            }
+        }
+    }
+
     /**
      * Re-points every vma whose Mappable {@code replacement} maps to a new backing (null: leave
      * the vma alone): its translations of the old Mappable are dropped (private copies stay),
@@ -1567,18 +1586,19 @@ public final class MemoryManager implements AddressSpace {
      * for the caller to drop after unlocking. A vma the new Mappable refuses keeps its old
      * backing.
      *
-     * <p>Preconditions: the caller holds both migration locks on this address space.
+     * <p>Preconditions: the caller holds {@code mappingMu} for writing, not {@code activeMu}
+     * (the Mappables' methods called here may take locks ordered before it).
      *
      * @return how many vmas were re-pointed
      */
-    int repointLocked(Context ctx, Function<Mappable, Backing> replacement, List<MappingIdentity> dropped) {
+    int repointLocked(Context ctx, Function<Mappable, Replacement> replacement, List<MappingIdentity> dropped) {
         int n = 0;
         for (Segment<Vma> v = vmas.firstSegment(); v != null; v = v.nextSegment()) {
             Vma vma = v.value();
             if (vma.mappable() == null) {
                 continue;
             }
-            Backing to = replacement.apply(vma.mappable());
+            Replacement to = replacement.apply(vma.mappable());
             if (to == null) {
                 continue;
             }
@@ -1652,6 +1672,13 @@ public final class MemoryManager implements AddressSpace {
         }
         pmas.mergeAll();
         return bytes;
+    }
+
+    /** What a vma's Mappable is replaced with in a migration. */
+    record Replacement(Mappable mappable, MappingIdentity identity) {
+        Replacement(Backing b) {
+            this(b.mappable(), b.identity());
+        }
     }
 
     /** A range of private pages in a memory file, the key that keeps fork-shared pages shared through a move. */

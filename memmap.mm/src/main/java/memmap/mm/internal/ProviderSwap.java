@@ -18,6 +18,7 @@ import memmap.api.MemoryFile;
 import memmap.api.provider.Backing;
 import memmap.api.provider.BackingKind;
 import memmap.api.provider.BackingProvider;
+import memmap.api.provider.SysVSharedMemory;
 
 /**
  * The hot-swap protocol: remembers which provider made each backing handed out and which
@@ -25,9 +26,11 @@ import memmap.api.provider.BackingProvider;
  *
  * <p>A migration to provider {@code P} of kind {@code K}:
  * <ol>
- * <li>locks every address space: all {@code mappingMu}s in creation order, then all
- *     {@code activeMu}s — no reader or writer (fast path included) touches a mapping while its
- *     contents are copied, so no byte is lost or changed;</li>
+ * <li>locks every address space's {@code mappingMu} for writing, in creation order, and drops
+ *     the cached translations of every mapping that will move: no reader or writer (fast path
+ *     included) reaches the moving memory while it is copied — their faults wait for the
+ *     lock — so no byte is lost or changed. {@code activeMu} is not held while providers are
+ *     called: their locks come before it in the lock order;</li>
  * <li>for each backing of kind {@code K} mapped somewhere and made by a provider other than
  *     {@code P}: {@code P.adopt} makes an equal backing (memory copied, file re-opened, segment
  *     handed over), then every vma mapping the old one is re-pointed
@@ -122,15 +125,72 @@ public final class ProviderSwap {
         }
     }
 
+    /**
+     * Hands every System V segment mapped in an address space and not {@code to}'s own over to
+     * {@code to} (same id, key, mode, owner, times; contents copied), re-pointing its mappings,
+     * with the same locking as a provider migration. A segment {@code to} refuses (its id or key
+     * taken meanwhile) stays with its old registry, still working.
+     */
+    public Result migrateSegments(Context ctx, SysVSharedMemory to) {
+        synchronized (migrationLock) {
+            List<MemoryManager> pass;
+            synchronized (spaces) {
+                pass = new ArrayList<>(spaces);
+            }
+            pass.sort(Comparator.comparingLong(mm -> mm.serial));
+            List<MappingIdentity> dropped = new ArrayList<>();
+            Map<Mappable, SysVSharedMemory.Segment> adopted = new IdentityHashMap<>();
+            Set<Mappable> refused = Collections.newSetFromMap(new IdentityHashMap<>());
+            Set<Mappable> own = Collections.newSetFromMap(new IdentityHashMap<>());
+            int vmas = 0;
+            pass.forEach(MemoryManager::lockMappingForMigration);
+            try {
+                pass.forEach(mm -> mm.invalidateMappablesLocked(m -> m instanceof SysVSharedMemory.Segment));
+                for (MemoryManager mm : pass) {
+                    vmas += mm.repointLocked(ctx, m -> {
+                        if (!(m instanceof SysVSharedMemory.Segment seg) || refused.contains(m) || own.contains(m)) {
+                            return null;
+                        }
+                        SysVSharedMemory.Segment n = adopted.get(m);
+                        if (n == null) {
+                            try {
+                                n = to.adopt(ctx, seg);
+                            } catch (MemmapException | RuntimeException e) {
+                                refused.add(m);
+                                return null;
+                            }
+                            if (n == seg) {
+                                own.add(m); // already the serving registry's
+                                return null;
+                            }
+                            adopted.put(m, n);
+                        }
+                        return new MemoryManager.Replacement(n, n);
+                    }, dropped);
+                }
+            } finally {
+                pass.forEach(MemoryManager::unlockMappingAfterMigration);
+                adopted.values().forEach(dropped::add); // the adoption's reference: the vmas hold theirs
+                dropped.forEach(id -> id.decRef(ctx));
+            }
+            return new Result(adopted.size(), vmas, refused.size());
+        }
+    }
+
     private Result migrateLocked(Context ctx, BackingProvider target, List<MemoryManager> pass) {
         BackingKind kind = target.kind();
         List<MappingIdentity> dropped = new ArrayList<>();
         Map<Mappable, Backing> adopted = new IdentityHashMap<>();
         Set<Mappable> refused = Collections.newSetFromMap(new IdentityHashMap<>());
         int vmas = 0;
+        java.util.function.Predicate<Mappable> moving = m -> {
+            Made from = made.get(m);
+            return from != null && from.template.request().kind() == kind && !from.template.providerId().equals(target.id());
+        };
         pass.forEach(MemoryManager::lockMappingForMigration);
-        pass.forEach(MemoryManager::lockActiveForMigration);
         try {
+            // First nobody reaches the moving memory (not even the fast path), then copy it.
+            pass.forEach(mm -> mm.invalidateMappablesLocked(moving));
             for (MemoryManager mm : pass) {
                 vmas += mm.repointLocked(ctx, m -> {
                     if (refused.contains(m)) {
@@ -138,7 +198,7 @@ public final class ProviderSwap {
                     }
                     Backing to = adopted.get(m);
                     if (to != null) {
-                        return to;
+                        return new MemoryManager.Replacement(to);
                     }
                     Made from = made.get(m);
                     if (from == null || from.template.request().kind() != kind || from.template.providerId().equals(target.id())) {
@@ -156,11 +216,11 @@ public final class ProviderSwap {
                         return null;
                     }
                     adopted.put(m, to);
-                    return to;
+                    return new MemoryManager.Replacement(to);
                 }, dropped);
             }
         } finally {
-            pass.forEach(MemoryManager::unlockAfterMigration);
+            pass.forEach(MemoryManager::unlockMappingAfterMigration);
             adopted.forEach((old, to) -> {
                 made.remove(old);
                 made(to);

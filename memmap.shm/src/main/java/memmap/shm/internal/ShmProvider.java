@@ -22,6 +22,7 @@ import memmap.api.provider.BackingKind;
 import memmap.api.provider.BackingProvider;
 import memmap.api.provider.BackingRequest;
 import memmap.api.provider.PosixSharedMemory;
+import memmap.api.provider.SysVSharedMemory.Segment;
 import memmap.api.provider.ProviderUsage;
 import memmap.api.provider.SysVSharedMemory;
 
@@ -203,6 +204,11 @@ public final class ShmProvider implements BackingProvider, SysVSharedMemory, Pos
     @Override
     public List<ShmStat> list() {
         return registry.list();
+    }
+
+    @Override
+    public Segment adopt(Context ctx, Segment live) throws MemmapException {
+        return registry.adopt(ctx, live);
     }
 
     // ---------------------------------------------------------------- POSIX

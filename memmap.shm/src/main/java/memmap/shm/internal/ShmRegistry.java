@@ -269,6 +269,7 @@ final class ShmRegistry implements SysVSharedMemory {
                         keysToIds.remove(s.key);
                     }
                     s.key = 0;
+                    s.removed = true;
                     if (!s.pendingDestruction) {
                         s.pendingDestruction = true;
                         dropSelf = true;
@@ -330,6 +331,76 @@ final class ShmRegistry implements SysVSharedMemory {
             }
         }
         return out;
+    }
+
+    @Override
+    public Segment adopt(Context ctx, Segment live) throws MemmapException {
+        mu.lock();
+        try {
+            if (objects.get(live.stat().id()) == live) {
+                return live;
+            }
+        } finally {
+            mu.unlock();
+        }
+        SysVSharedMemory.ShmStat st = live.stat();
+        boolean removed = (st.mode() & SHM_DEST) != 0;
+        long eff = live.effectiveSize();
+        long pages = eff >>> Pages.PAGE_SHIFT;
+        mu.lock();
+        try {
+            if (objects.containsKey(st.id())) {
+                throw Errno.EEXIST.exception("id = " + st.id() + " is already used here");
+            }
+            if (!removed && st.key() != IPC_PRIVATE && keysToIds.containsKey(st.key())) {
+                throw Errno.EEXIST.exception("key = " + st.key() + " already has segment " + keysToIds.get(st.key()) + " here");
+            }
+            if (Long.compareUnsigned(totalPages + pages, limits.shmAll()) > 0) {
+                throw Errno.ENOSPC.exception("SHMALL: " + totalPages + " pages in segments, " + pages + " more would pass "
+                        + Long.toUnsignedString(limits.shmAll()));
+            }
+            FileRange fr = memoryFile.allocate(eff, AllocOpts.DEFAULT.withMemCgId(ctx.memCgId()));
+            try {
+                copy(ctx, live, fr);
+            } catch (MemmapException | RuntimeException e) {
+                memoryFile.decRef(fr);
+                throw e;
+            }
+            ShmSegment s = new ShmSegment(this, st, eff, fr, memoryFile, deviceId);
+            objects.put(s.id, s);
+            totalPages += pages;
+            if (removed) {
+                // No self-reference: the one the constructor made is the caller's, and the
+                // segment goes with its last mapping, as it would have in the old registry.
+                s.pendingDestruction = true;
+                s.removed = true;
+            } else {
+                if (st.key() != IPC_PRIVATE) {
+                    keysToIds.put(s.key, s.id);
+                }
+                s.incRef(); // the caller's, beside the self-reference
+            }
+            return s;
+        } finally {
+            mu.unlock();
+        }
+    }
+
+    /** Copies {@code live}'s contents into {@code fr} of this registry's memory file. */
+    private void copy(Context ctx, Segment live, FileRange fr) throws MemmapException {
+        memmap.api.MappableRange all = new memmap.api.MappableRange(0, fr.end() - fr.start());
+        memmap.api.TranslateResult t = live.translate(ctx, all, all, AccessType.READ);
+        if (t.error() != null) {
+            throw t.error().toException();
+        }
+        for (memmap.api.Translation tr : t.translations()) {
+            FileRange dst = new FileRange(fr.start() + tr.source().start(), fr.start() + tr.source().end());
+            memmap.api.IoResult r = memmap.api.safemem.BlockSeq.copy(memoryFile.mapInternal(dst, AccessType.WRITE),
+                    tr.file().mapInternal(tr.fileRange(), AccessType.READ));
+            if (r.error() != null) {
+                throw r.error().toException();
+            }
+        }
     }
 
     /** The number of segments (for usage). */

@@ -54,6 +54,8 @@ final class ShmSegment implements SysVSharedMemory.Segment {
     final int cpid;
     int lpid;
     boolean pendingDestruction;
+    /** Removed with IPC_RMID (pendingDestruction may also come from the registry's release). */
+    boolean removed;
     private final RefCount refs = new RefCount(this);
 
     ShmSegment(ShmRegistry registry, int id, int key, long size, long effectiveSize, FileRange fr, MemoryFile memoryFile,
@@ -73,6 +75,29 @@ final class ShmSegment implements SysVSharedMemory.Segment {
         this.mode = mode & 0777;
         this.ctime = ctx.clock().instant().getEpochSecond();
         this.cpid = ctx.threadGroupId();
+    }
+
+    /** A segment taking over {@code st} (a handover from another registry). */
+    ShmSegment(ShmRegistry registry, SysVSharedMemory.ShmStat st, long effectiveSize, FileRange fr, MemoryFile memoryFile,
+            long deviceId) {
+        this.registry = registry;
+        this.id = st.id();
+        this.key = st.key();
+        this.size = st.size();
+        this.effectiveSize = effectiveSize;
+        this.fr = fr;
+        this.memoryFile = memoryFile;
+        this.deviceId = deviceId;
+        this.uid = st.uid();
+        this.gid = st.gid();
+        this.cuid = st.cuid();
+        this.cgid = st.cgid();
+        this.mode = st.mode() & 0777;
+        this.atime = st.atime();
+        this.dtime = st.dtime();
+        this.ctime = st.ctime();
+        this.cpid = st.cpid();
+        this.lpid = st.lpid();
     }
 
     @Override
@@ -136,6 +161,18 @@ final class ShmSegment implements SysVSharedMemory.Segment {
             mu.unlock();
         }
         return (granted & want) == want;
+    }
+
+    @Override
+    public SysVSharedMemory.ShmStat stat() {
+        long n = nattach(0);
+        mu.lock();
+        try {
+            return new SysVSharedMemory.ShmStat(id, key, uid, gid, cuid, cgid, mode | (removed ? SysVSharedMemory.SHM_DEST : 0),
+                    size, atime, dtime, ctime, cpid, lpid, n);
+        } finally {
+            mu.unlock();
+        }
     }
 
     SysVSharedMemory.ShmStat stat(int lookups) {
