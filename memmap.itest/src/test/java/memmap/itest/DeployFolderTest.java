@@ -40,7 +40,7 @@ class DeployFolderTest {
         Path deploy = Path.of(Framework.context().getProperty("felix.fileinstall.dir"));
         Files.createDirectories(deploy);
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
-        Framework.Found<BackingProvider> before = Framework.awaitReference(BackingProvider.class, ANON);
+        Framework.Found<BackingProvider> before = HotSwapTest.settled(ANON);
         AddressSpace as = spaces.create(CTX);
         long a = as.mmap(CTX, MMapOpts.builder().length(16 * P).build());
         Path cfg = deploy.resolve("memmap.anon.provider.cfg");
@@ -102,7 +102,7 @@ class DeployFolderTest {
         Path deploy = Path.of(Framework.context().getProperty("felix.fileinstall.dir"));
         Files.createDirectories(deploy);
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
-        BackingProvider v1 = Framework.await(BackingProvider.class, ANON);
+        BackingProvider v1 = HotSwapTest.settled(ANON).service();
         Bundle installed = HotSwapTest.bundle("memmap.anon");
         Version was = installed.getVersion();
         Path jar = deploy.resolve("memmap.anon-v2.jar");
@@ -136,7 +136,7 @@ class DeployFolderTest {
     @Test
     void updatingTheProviderBundleToANewVersionMigratesLiveMappings() throws Exception {
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
-        BackingProvider old = Framework.await(BackingProvider.class, ANON);
+        BackingProvider old = HotSwapTest.settled(ANON).service();
         Bundle anon = HotSwapTest.bundle("memmap.anon");
         Version was = anon.getVersion();
         byte[] v2 = withVersion(anon, new Version(was.getMajor(), was.getMinor(), was.getMicro() + 1));

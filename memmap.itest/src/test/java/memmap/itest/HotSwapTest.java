@@ -98,6 +98,23 @@ class HotSwapTest {
         return fail("no bundle " + bsn);
     }
 
+    /**
+     * The provider of {@code filter} once it has stopped changing (no re-registration for
+     * 300 ms): an earlier test's configuration change may still be arriving asynchronously.
+     */
+    static Framework.Found<BackingProvider> settled(String filter) throws InterruptedException {
+        Framework.Found<BackingProvider> f = Framework.awaitReference(BackingProvider.class, filter);
+        for (int i = 0; i < 50; i++) {
+            Thread.sleep(300);
+            Framework.Found<BackingProvider> again = Framework.awaitReference(BackingProvider.class, filter);
+            if (again.reference().getProperty(Constants.SERVICE_ID).equals(f.reference().getProperty(Constants.SERVICE_ID))) {
+                return again;
+            }
+            f = again;
+        }
+        return fail("the provider " + filter + " keeps changing");
+    }
+
     /** Waits (up to 10 s) until {@code provider} holds no backing. */
     static void awaitEmpty(BackingProvider provider) throws InterruptedException {
         for (int i = 0; i < 200 && provider.usage().liveBackings() != 0; i++) {
@@ -110,7 +127,7 @@ class HotSwapTest {
     @Test
     void stoppedProviderKeepsServingUntilItsBundleComesBackAndTakesOver() throws Exception {
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
-        BackingProvider old = Framework.await(BackingProvider.class, ANON);
+        BackingProvider old = settled(ANON).service();
         MemoryFile oldFile = Framework.await(MemoryFile.class, null);
         AddressSpace as = spaces.create(CTX);
         long shared = as.mmap(CTX, MMapOpts.builder().length(PAGES * P).build());
@@ -155,7 +172,7 @@ class HotSwapTest {
     @Test
     void aConfigurationChangeReplacesTheProviderAndMigratesLiveMappings() throws Exception {
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
-        Framework.Found<BackingProvider> before = Framework.awaitReference(BackingProvider.class, ANON);
+        Framework.Found<BackingProvider> before = settled(ANON);
         AddressSpace as = spaces.create(CTX);
         long shared = as.mmap(CTX, MMapOpts.builder().length(PAGES * P).build());
         ConfigurationAdmin cm = Framework.await(ConfigurationAdmin.class, null);
@@ -217,5 +234,38 @@ class HotSwapTest {
         SysVSharedMemory now = Framework.await(SysVSharedMemory.class, null);
         assertEquals(0, now.stat(CTX, id).nattach());
         now.remove(CTX, id);
+    }
+
+    @Test
+    void hostFileMappingsAreReopenedByTheReplacementProvider() throws Exception {
+        AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
+        String kind = "(memmap.backing.kind=hostfile)";
+        BackingProvider old = Framework.await(BackingProvider.class, kind);
+        java.nio.file.Path f = java.nio.file.Files.createTempFile("memmap-swap", ".bin");
+        try {
+            java.nio.file.Files.write(f, new byte[(int) ((PAGES + 1) * P)]);
+            memmap.api.provider.Backing b = spaces.backing(CTX, new memmap.api.provider.BackingRequest.HostFile(f, true));
+            AddressSpace as = spaces.create(CTX);
+            long a = as.mmap(CTX, MMapOpts.builder().length((PAGES + 1) * P).mappable(b.mappable()).mappingIdentity(b.identity()).build());
+            b.identity().decRef(CTX);
+            Bundle hostfile = bundle("memmap.hostfile");
+            try (Writer w = new Writer(as, a + P)) {
+                w.awaitProgress(10_000);
+                hostfile.stop();
+                hostfile.start();
+                BackingProvider next = Framework.await(BackingProvider.class, kind);
+                assertNotSame(old, next);
+                awaitEmpty(old);
+                assertEquals(1, next.usage().liveBackings(), "the file was re-opened by the new provider");
+                w.awaitProgress(10_000);
+            }
+            as.write(CTX, a, MemorySegment.ofArray("on disk".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+            as.msync(CTX, a, P, true, false);
+            assertEquals("on disk", new String(java.nio.file.Files.readAllBytes(f), 0, 7, java.nio.charset.StandardCharsets.US_ASCII),
+                    "writes after the swap reach the same file");
+            as.release(CTX);
+        } finally {
+            java.nio.file.Files.deleteIfExists(f);
+        }
     }
 }
