@@ -21,15 +21,9 @@ import org.openjdk.jmh.annotations.Warmup;
 import memmap.anon.internal.AnonymousProvider;
 import memmap.anon.internal.MemfdMemoryFile;
 import memmap.api.Context;
-import memmap.api.Errno;
 import memmap.api.MMapOpts;
 import memmap.api.MemmapException;
-import memmap.api.MemoryFile;
-import memmap.api.provider.Backing;
 import memmap.api.provider.BackingProvider;
-import memmap.api.provider.BackingRequest;
-import memmap.api.provider.BufferedIOFallbackStrategy;
-import memmap.api.provider.SysVSharedMemory;
 import memmap.mm.internal.Backings;
 import memmap.mm.internal.MemoryManager;
 import memmap.mm.internal.ProviderSwap;
@@ -59,41 +53,6 @@ public class HotSwapBench {
     ProviderSwap swap;
     MemoryManager mm;
 
-    /** The AddressSpaces component's routing, with the serving provider chosen here. */
-    final class Routing implements Backings {
-        @Override
-        public MemoryFile memoryFile() {
-            return mf1;
-        }
-
-        @Override
-        public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
-            Backing b = from.create(ctx, request);
-            swap.made(b);
-            return b;
-        }
-
-        @Override
-        public BufferedIOFallbackStrategy fallback() {
-            return null;
-        }
-
-        @Override
-        public SysVSharedMemory sysv() throws MemmapException {
-            throw Errno.ENODEV.exception("no provider for kind shm");
-        }
-
-        @Override
-        public void created(MemoryManager m) {
-            swap.created(m);
-        }
-
-        @Override
-        public void released(MemoryManager m) {
-            swap.released(m);
-        }
-    }
-
     @Setup(Level.Trial)
     public void files() throws MemmapException {
         mf1 = new MemfdMemoryFile("swap-from", 64L << 20, 8L << 30, 0, false);
@@ -105,7 +64,7 @@ public class HotSwapBench {
         from = new AnonymousProvider(mf1, MemoryFileBench.config(), Map.of("component.id", 1L));
         to = new AnonymousProvider(mf2, MemoryFileBench.config(), Map.of("component.id", 2L));
         swap = new ProviderSwap();
-        mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, new Routing());
+        mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, Backings.swapping(swap, () -> mf1, () -> from, () -> null));
         MemorySegment word = MemorySegment.ofArray(new long[] {42});
         for (int i = 0; i < mappings; i++) {
             long a = mm.mmap(CTX, MMapOpts.builder().length(P).build());

@@ -1,10 +1,7 @@
 package memmap.mm.internal;
 
-import java.util.Comparator;
 import java.util.List;
-import java.util.TreeMap;
 
-import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -38,106 +35,25 @@ import memmap.api.provider.SysVSharedMemory;
 @Component(service = AddressSpaces.class, immediate = true)
 public final class AddressSpacesComponent implements AddressSpaces, Backings {
     private final ProviderSwap swap = new ProviderSwap();
-    /**
-     * Bound providers, ascending by ranking and then by age: among equal rankings the newest
-     * (highest service id) serves, so a provider bundle dropped in beside the old one takes over.
-     * Guarded by itself.
-     */
-    private final TreeMap<ServiceReference<BackingProvider>, BackingProvider> bound = new TreeMap<>(
-            Comparator.comparingInt((ServiceReference<BackingProvider> r) -> r.getProperty(Constants.SERVICE_RANKING) instanceof Integer i ? i : 0)
-                    .thenComparingLong(r -> (Long) r.getProperty(Constants.SERVICE_ID)));
-    /** {@link #bound}'s values, republished on every change for lock-free routing. */
-    private volatile List<BackingProvider> providers = List.of();
-
-    /** Bound memory files in the providers' order (ranking, then newest last); guarded by itself. */
-    private final TreeMap<ServiceReference<MemoryFile>, MemoryFile> files = new TreeMap<>(
-            Comparator.comparingInt((ServiceReference<MemoryFile> r) -> r.getProperty(Constants.SERVICE_RANKING) instanceof Integer i ? i : 0)
-                    .thenComparingLong(r -> (Long) r.getProperty(Constants.SERVICE_ID)));
-    private volatile List<MemoryFile> memoryFiles = List.of();
-
-    /** A memory file arrived: if it now serves, private pages held in other memory files move into it. */
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    void bindMemoryFile(ServiceReference<MemoryFile> ref, MemoryFile mf) {
-        synchronized (files) {
-            files.put(ref, mf);
-            memoryFiles = List.copyOf(files.values());
-        }
-        movePrivatePages();
-    }
-
-    /** A memory file left: private pages move to the one serving now, if any, else stay. */
-    void unbindMemoryFile(ServiceReference<MemoryFile> ref, MemoryFile mf) {
-        synchronized (files) {
-            files.values().removeIf(v -> v == mf);
-            memoryFiles = List.copyOf(files.values());
-        }
-        movePrivatePages();
-    }
-
-    private void movePrivatePages() {
-        List<MemoryFile> mfs = memoryFiles;
-        if (!mfs.isEmpty()) {
-            swap.migratePrivatePages(Context.background(), mfs.getLast());
-        }
-    }
+    private final ServingOrder<BackingProvider> providers = new ServingOrder<>();
+    private final ServingOrder<MemoryFile> memoryFiles = new ServingOrder<>();
+    private final ServingOrder<SysVSharedMemory> sysvs = new ServingOrder<>();
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile List<BufferedIOFallbackStrategy> strategies;
 
-    /** Bound System V registries in the providers' order; guarded by itself. */
-    private final TreeMap<ServiceReference<SysVSharedMemory>, SysVSharedMemory> registries = new TreeMap<>(
-            Comparator.comparingInt((ServiceReference<SysVSharedMemory> r) -> r.getProperty(Constants.SERVICE_RANKING) instanceof Integer i ? i : 0)
-                    .thenComparingLong(r -> (Long) r.getProperty(Constants.SERVICE_ID)));
-    private volatile List<SysVSharedMemory> sysvs = List.of();
-
-    /** A System V registry arrived: if it now serves, attached segments are handed over to it. */
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    void bindSysv(ServiceReference<SysVSharedMemory> ref, SysVSharedMemory r) {
-        synchronized (registries) {
-            registries.put(ref, r);
-            sysvs = List.copyOf(registries.values());
-        }
-        handOverSegments();
-    }
-
-    /** A System V registry left: its attached segments go to the one serving now, if any, else stay. */
-    void unbindSysv(ServiceReference<SysVSharedMemory> ref, SysVSharedMemory r) {
-        synchronized (registries) {
-            registries.values().removeIf(v -> v == r);
-            sysvs = List.copyOf(registries.values());
-        }
-        handOverSegments();
-    }
-
-    private void handOverSegments() {
-        List<SysVSharedMemory> rs = sysvs;
-        if (!rs.isEmpty()) {
-            swap.migrateSegments(Context.background(), rs.getLast());
-        }
-    }
-
     /** A provider arrived: if it now serves its kind, live mappings of that kind move to it. */
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     void bindProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
-        synchronized (bound) {
-            bound.put(ref, p);
-            providers = List.copyOf(bound.values());
-        }
+        providers.put(ref, p);
         migrateTo(p.kind());
     }
 
-    /** A provider's ranking changed: the highest-ranked one of its kind takes the live mappings. */
+    /** A provider's ranking changed: the one serving its kind now takes the live mappings. */
     void updatedProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
-        synchronized (bound) {
-            // The ranking in the key has changed: find the entry by its service object.
-            bound.values().removeIf(v -> v == p);
-            bound.put(ref, p);
-            providers = List.copyOf(bound.values());
-        }
+        providers.put(ref, p);
         migrateTo(p.kind());
     }
 
@@ -146,22 +62,61 @@ public final class AddressSpacesComponent implements AddressSpaces, Backings {
      * is one, and otherwise stay on the departed provider's memory, which lives until unmapped.
      */
     void unbindProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
-        synchronized (bound) {
-            bound.values().removeIf(v -> v == p);
-            providers = List.copyOf(bound.values());
-        }
+        providers.remove(p);
         migrateTo(p.kind());
     }
 
     private void migrateTo(BackingKind kind) {
         BackingProvider top = null;
-        for (BackingProvider q : providers) {
+        for (BackingProvider q : providers.all()) {
             if (q.kind() == kind) {
                 top = q;
             }
         }
         if (top != null) {
             swap.migrate(Context.background(), top);
+        }
+    }
+
+    /** A memory file arrived: if it now serves, private pages held in other memory files move into it. */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindMemoryFile(ServiceReference<MemoryFile> ref, MemoryFile mf) {
+        memoryFiles.put(ref, mf);
+        movePrivatePages();
+    }
+
+    /** A memory file left: private pages move to the one serving now, if any, else stay. */
+    void unbindMemoryFile(ServiceReference<MemoryFile> ref, MemoryFile mf) {
+        memoryFiles.remove(mf);
+        movePrivatePages();
+    }
+
+    private void movePrivatePages() {
+        MemoryFile serving = memoryFiles.serving();
+        if (serving != null) {
+            swap.migratePrivatePages(Context.background(), serving);
+        }
+    }
+
+    /** A System V registry arrived: if it now serves, attached segments are handed over to it. */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindSysv(ServiceReference<SysVSharedMemory> ref, SysVSharedMemory r) {
+        sysvs.put(ref, r);
+        handOverSegments();
+    }
+
+    /** A System V registry left: its attached segments go to the one serving now, if any, else stay. */
+    void unbindSysv(ServiceReference<SysVSharedMemory> ref, SysVSharedMemory r) {
+        sysvs.remove(r);
+        handOverSegments();
+    }
+
+    private void handOverSegments() {
+        SysVSharedMemory serving = sysvs.serving();
+        if (serving != null) {
+            swap.migrateSegments(Context.background(), serving);
         }
     }
 
@@ -177,11 +132,11 @@ public final class AddressSpacesComponent implements AddressSpaces, Backings {
 
     @Override
     public SysVSharedMemory sysv() throws MemmapException {
-        List<SysVSharedMemory> ss = sysvs;
-        if (ss.isEmpty()) {
+        SysVSharedMemory serving = sysvs.serving();
+        if (serving == null) {
             throw Errno.ENODEV.exception("no provider for kind shm");
         }
-        return ss.getLast();
+        return serving;
     }
 
     @Override
@@ -191,18 +146,18 @@ public final class AddressSpacesComponent implements AddressSpaces, Backings {
 
     @Override
     public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
-        Backing b = Backings.route(providers, ctx, request);
+        Backing b = Backings.route(providers.all(), ctx, request);
         swap.made(b);
         return b;
     }
 
     @Override
     public MemoryFile memoryFile() throws MemmapException {
-        List<MemoryFile> mfs = memoryFiles;
-        if (mfs.isEmpty()) {
+        MemoryFile serving = memoryFiles.serving();
+        if (serving == null) {
             throw Errno.ENODEV.exception("no MemoryFile service: is memmap.anon running?");
         }
-        return mfs.getLast();
+        return serving;
     }
 
     @Override

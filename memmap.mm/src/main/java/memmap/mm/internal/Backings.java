@@ -72,6 +72,58 @@ public interface Backings {
         };
     }
 
+    /**
+     * What the AddressSpaces component does, with the serving services chosen by the caller
+     * (tests, benchmarks, plain-Java hosts): every backing handed out and every address space
+     * made is registered with {@code swap}, so {@code swap} can migrate them; no strategy.
+     * A supplier returning null means none is serving (ENODEV).
+     */
+    static Backings swapping(ProviderSwap swap, java.util.function.Supplier<MemoryFile> memoryFile,
+            java.util.function.Supplier<BackingProvider> provider, java.util.function.Supplier<SysVSharedMemory> sysv) {
+        return new Backings() {
+            @Override
+            public MemoryFile memoryFile() throws MemmapException {
+                MemoryFile mf = memoryFile.get();
+                if (mf == null) {
+                    throw Errno.ENODEV.exception("no MemoryFile service: is memmap.anon running?");
+                }
+                return mf;
+            }
+
+            @Override
+            public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
+                BackingProvider p = provider.get();
+                Backing b = route(p == null ? List.of() : List.of(p), ctx, request);
+                swap.made(b);
+                return b;
+            }
+
+            @Override
+            public BufferedIOFallbackStrategy fallback() {
+                return null;
+            }
+
+            @Override
+            public SysVSharedMemory sysv() throws MemmapException {
+                SysVSharedMemory s = sysv.get();
+                if (s == null) {
+                    throw Errno.ENODEV.exception("no provider for kind shm");
+                }
+                return s;
+            }
+
+            @Override
+            public void created(MemoryManager mm) {
+                swap.created(mm);
+            }
+
+            @Override
+            public void released(MemoryManager mm) {
+                swap.released(mm);
+            }
+        };
+    }
+
     /** The last provider of the request's kind in {@code providers} (lists are in ascending ranking order). */
     static Backing route(List<BackingProvider> providers, Context ctx, BackingRequest request) throws MemmapException {
         BackingProvider chosen = null;

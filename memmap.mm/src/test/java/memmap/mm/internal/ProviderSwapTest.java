@@ -3,7 +3,6 @@ package memmap.mm.internal;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,14 +19,11 @@ import memmap.api.Errno;
 import memmap.api.IoResult;
 import memmap.api.MMapOpts;
 import memmap.api.MemmapException;
-import memmap.api.MemoryFile;
 import memmap.api.provider.Backing;
 import memmap.api.provider.BackingKind;
 import memmap.api.provider.BackingProvider;
 import memmap.api.provider.BackingRequest;
-import memmap.api.provider.BufferedIOFallbackStrategy;
 import memmap.api.provider.ProviderUsage;
-import memmap.api.provider.SysVSharedMemory;
 
 /** The hot-swap protocol with real providers on real memfds: bytes kept, sharing kept, old memory freed. */
 class ProviderSwapTest {
@@ -42,39 +38,7 @@ class ProviderSwapTest {
     final AtomicReference<BackingProvider> current = new AtomicReference<>();
 
     /** What AddressSpacesComponent does, with the provider chosen by the test. */
-    final Backings backings = new Backings() {
-        @Override
-        public MemoryFile memoryFile() {
-            return mf1;
-        }
-
-        @Override
-        public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
-            Backing b = current.get().create(ctx, request);
-            swap.made(b);
-            return b;
-        }
-
-        @Override
-        public BufferedIOFallbackStrategy fallback() {
-            return null;
-        }
-
-        @Override
-        public SysVSharedMemory sysv() throws MemmapException {
-            throw Errno.ENODEV.exception("no provider for kind shm");
-        }
-
-        @Override
-        public void created(MemoryManager mm) {
-            swap.created(mm);
-        }
-
-        @Override
-        public void released(MemoryManager mm) {
-            swap.released(mm);
-        }
-    };
+    final Backings backings = Backings.swapping(swap, () -> mf1, current::get, () -> null);
 
     @BeforeEach
     void setUp() throws MemmapException {

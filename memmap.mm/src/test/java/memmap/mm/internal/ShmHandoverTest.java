@@ -14,10 +14,6 @@ import memmap.api.Context;
 import memmap.api.Errno;
 import memmap.api.IoResult;
 import memmap.api.MemmapException;
-import memmap.api.MemoryFile;
-import memmap.api.provider.Backing;
-import memmap.api.provider.BackingRequest;
-import memmap.api.provider.BufferedIOFallbackStrategy;
 import memmap.api.provider.SysVSharedMemory;
 import memmap.shm.internal.ShmProvider;
 
@@ -38,32 +34,7 @@ class ShmHandoverTest {
         MemfdMemoryFile mf = new MemfdMemoryFile("shm-handover", 2L << 20, 1L << 30, 0, false);
         ProviderSwap swap = new ProviderSwap();
         AtomicReference<SysVSharedMemory> serving = new AtomicReference<>();
-        Backings backings = new Backings() {
-            @Override
-            public MemoryFile memoryFile() {
-                return mf;
-            }
-
-            @Override
-            public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
-                throw Errno.ENODEV.exception("no provider for kind " + request.kind().id());
-            }
-
-            @Override
-            public BufferedIOFallbackStrategy fallback() {
-                return null;
-            }
-
-            @Override
-            public SysVSharedMemory sysv() {
-                return serving.get();
-            }
-
-            @Override
-            public void created(MemoryManager mm) {
-                swap.created(mm);
-            }
-        };
+        Backings backings = Backings.swapping(swap, () -> mf, () -> null, serving::get);
         ShmProvider v1 = new ShmProvider(mf, ShmConfig.config(), Map.of("component.id", 1L));
         serving.set(v1);
         MemoryManager one = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
