@@ -69,6 +69,14 @@ class DeployFolderTest {
 
     /** The installed bundle's jar with another Bundle-Version. */
     static byte[] withVersion(Bundle b, Version v) throws IOException {
+        return withVersion(b, v, 0);
+    }
+
+    /**
+     * The installed bundle's jar with another Bundle-Version and, if {@code ranking} is not 0,
+     * its anonymous provider's component description declaring that service ranking.
+     */
+    static byte[] withVersion(Bundle b, Version v, int ranking) throws IOException {
         String location = b.getLocation();
         String path = location.replaceFirst("^reference:", "").replaceFirst("^file:", "");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -78,7 +86,15 @@ class DeployFolderTest {
             try (JarOutputStream jar = new JarOutputStream(out, m)) {
                 for (JarEntry e; (e = in.getNextJarEntry()) != null;) {
                     jar.putNextEntry(new JarEntry(e.getName()));
-                    in.transferTo(jar);
+                    if (ranking != 0 && e.getName().equals("OSGI-INF/memmap.anon.internal.AnonymousProvider.xml")) {
+                        String xml = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                        String ranked = xml.replaceFirst("(<property name=\"memmap.backing.kind\")",
+                                "<property name=\"service.ranking\" type=\"Integer\" value=\"" + ranking + "\"/>$1");
+                        assertNotEquals(xml, ranked, "the component description has the kind property");
+                        jar.write(ranked.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    } else {
+                        in.transferTo(jar);
+                    }
                     jar.closeEntry();
                 }
             }
@@ -98,7 +114,7 @@ class DeployFolderTest {
     }
 
     @Test
-    void aNewerProviderBundleDroppedInTheDeployFolderTakesOverAndGoesAgainWhenRemoved() throws Exception {
+    void aHigherRankedProviderBundleDroppedInTheDeployFolderTakesOverAndGivesBackWhenRemoved() throws Exception {
         Path deploy = Path.of(Framework.context().getProperty("felix.fileinstall.dir"));
         Files.createDirectories(deploy);
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
@@ -110,12 +126,15 @@ class DeployFolderTest {
         long a = as.mmap(CTX, MMapOpts.builder().length(16 * P).build());
         try (HotSwapTest.Writer w = new HotSwapTest.Writer(as, a)) {
             w.awaitProgress(10_000);
-            Files.write(jar, withVersion(installed, new Version(was.getMajor(), was.getMinor(), was.getMicro() + 1)));
+            Files.write(jar, withVersion(installed, new Version(was.getMajor(), was.getMinor(), was.getMicro() + 1), 10));
             for (int i = 0; i < 200 && anonBundles().size() < 2; i++) {
                 Thread.sleep(50);
             }
             assertEquals(2, anonBundles().size(), "File Install installed the dropped bundle beside the old one");
             HotSwapTest.awaitEmpty(v1);
+            Framework.Found<BackingProvider> serving = Framework.awaitReference(BackingProvider.class, ANON);
+            assertEquals(10, serving.reference().getProperty(Constants.SERVICE_RANKING), "the higher-ranked provider serves");
+            assertEquals(1, serving.service().usage().liveBackings(), "and holds the live mapping");
             w.awaitProgress(10_000);
             Files.delete(jar); // File Install uninstalls it: the mapping moves back to v1's provider
             for (int i = 0; i < 200 && anonBundles().size() > 1; i++) {
