@@ -1,6 +1,7 @@
 package memmap.bench;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -64,7 +65,7 @@ public class HotSwapBench {
         from = new AnonymousProvider(mf1, MemoryFileBench.config(), Map.of("component.id", 1L));
         to = new AnonymousProvider(mf2, MemoryFileBench.config(), Map.of("component.id", 2L));
         swap = new ProviderSwap();
-        mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, Backings.swapping(swap, () -> mf1, () -> from, () -> null));
+        mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, Backings.swapping(swap, () -> mf1, () -> List.of(from), () -> null, () -> null));
         MemorySegment word = MemorySegment.ofArray(new long[] {42});
         for (int i = 0; i < mappings; i++) {
             long a = mm.mmap(CTX, MMapOpts.builder().length(P).build());

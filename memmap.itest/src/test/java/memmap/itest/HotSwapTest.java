@@ -162,8 +162,11 @@ class HotSwapTest {
         long[] parent = new long[1];
         as.read(CTX, shared + 3 * P, MemorySegment.ofArray(parent));
         assertEquals(parent[0], one[0], "the fork still shares the migrated memory");
-        long fresh = as.mmap(CTX, MMapOpts.builder().length(P).build());
-        assertNotEquals(0, fresh, "new mappings use the new provider");
+        BackingProvider serving = Framework.await(BackingProvider.class, ANON);
+        long held = serving.usage().liveBackings();
+        as.mmap(CTX, MMapOpts.builder().length(P).build());
+        assertEquals(held + 1, serving.usage().liveBackings(), "new mappings use the new provider");
+        assertEquals(0, old.usage().liveBackings(), "and never the departed one");
         child.release(CTX);
         as.release(CTX);
         assertEquals(0, Framework.await(BackingProvider.class, ANON).usage().liveBackings());

@@ -11,7 +11,6 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 import memmap.api.AddressSpace;
 import memmap.api.Context;
-import memmap.api.Errno;
 import memmap.api.MemmapException;
 import memmap.api.MemoryFile;
 import memmap.api.provider.AddressSpaces;
@@ -33,11 +32,16 @@ import memmap.api.provider.SysVSharedMemory;
  * newest last) because their arrivals and departures drive the hot swap.
  */
 @Component(service = AddressSpaces.class, immediate = true)
-public final class AddressSpacesComponent implements AddressSpaces, Backings {
+public final class AddressSpacesComponent implements AddressSpaces {
     private final ProviderSwap swap = new ProviderSwap();
     private final ServingOrder<BackingProvider> providers = new ServingOrder<>();
     private final ServingOrder<MemoryFile> memoryFiles = new ServingOrder<>();
     private final ServingOrder<SysVSharedMemory> sysvs = new ServingOrder<>();
+    /** What the address spaces made here use: the serving services, read at each use. */
+    private final Backings backings = Backings.swapping(swap, memoryFiles::serving, providers::all, sysvs::serving, () -> {
+        List<BufferedIOFallbackStrategy> ss = this.strategies; // DS sets it; ascending ranking
+        return ss == null || ss.isEmpty() ? null : ss.getLast();
+    });
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -121,48 +125,12 @@ public final class AddressSpacesComponent implements AddressSpaces, Backings {
     }
 
     @Override
-    public void created(MemoryManager mm) {
-        swap.created(mm);
-    }
-
-    @Override
-    public void released(MemoryManager mm) {
-        swap.released(mm);
-    }
-
-    @Override
-    public SysVSharedMemory sysv() throws MemmapException {
-        SysVSharedMemory serving = sysvs.serving();
-        if (serving == null) {
-            throw Errno.ENODEV.exception("no provider for kind shm");
-        }
-        return serving;
-    }
-
-    @Override
     public AddressSpace create(Context ctx) {
-        return new MemoryManager(MemoryManager.Layout.LINUX_X86_64, this);
+        return new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
     }
 
     @Override
     public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
-        Backing b = Backings.route(providers.all(), ctx, request);
-        swap.made(b);
-        return b;
-    }
-
-    @Override
-    public MemoryFile memoryFile() throws MemmapException {
-        MemoryFile serving = memoryFiles.serving();
-        if (serving == null) {
-            throw Errno.ENODEV.exception("no MemoryFile service: is memmap.anon running?");
-        }
-        return serving;
-    }
-
-    @Override
-    public BufferedIOFallbackStrategy fallback() {
-        List<BufferedIOFallbackStrategy> ss = strategies;
-        return ss == null || ss.isEmpty() ? null : ss.getLast();
+        return backings.backing(ctx, request);
     }
 }

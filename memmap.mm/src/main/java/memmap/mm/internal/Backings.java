@@ -1,6 +1,7 @@
 package memmap.mm.internal;
 
 import java.util.List;
+import java.util.function.Supplier;
 
 import memmap.api.Context;
 import memmap.api.Errno;
@@ -44,42 +45,27 @@ public interface Backings {
     /** Fixed services (for tests and plain-Java use): one memory file, the given providers, no strategy. */
     static Backings of(MemoryFile memoryFile, BackingProvider... providers) {
         List<BackingProvider> ps = List.of(providers);
-        return new Backings() {
-            @Override
-            public MemoryFile memoryFile() {
-                return memoryFile;
+        SysVSharedMemory sysv = null;
+        for (BackingProvider p : ps) {
+            if (p instanceof SysVSharedMemory s) {
+                sysv = s;
             }
-
-            @Override
-            public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
-                return route(ps, ctx, request);
-            }
-
-            @Override
-            public BufferedIOFallbackStrategy fallback() {
-                return null;
-            }
-
-            @Override
-            public SysVSharedMemory sysv() throws MemmapException {
-                for (BackingProvider p : ps) {
-                    if (p instanceof SysVSharedMemory s) {
-                        return s;
-                    }
-                }
-                throw Errno.ENODEV.exception("no provider for kind shm");
-            }
-        };
+        }
+        SysVSharedMemory registry = sysv;
+        return swapping(new ProviderSwap(), () -> memoryFile, () -> ps, () -> registry, () -> null);
     }
 
     /**
-     * What the AddressSpaces component does, with the serving services chosen by the caller
-     * (tests, benchmarks, plain-Java hosts): every backing handed out and every address space
-     * made is registered with {@code swap}, so {@code swap} can migrate them; no strategy.
-     * A supplier returning null means none is serving (ENODEV).
+     * Backings looked up through the suppliers at each use (a supplier returning null or an
+     * empty list means none is serving: ENODEV naming what is missing). Every backing handed
+     * out and every address space made is registered with {@code swap}, so that {@code swap}
+     * can migrate them. The AddressSpaces component, ServiceLoader use, tests and benchmarks
+     * all go through this one.
+     *
+     * @param providers the bound providers in ascending serving order (the last of a kind serves)
      */
-    static Backings swapping(ProviderSwap swap, java.util.function.Supplier<MemoryFile> memoryFile,
-            java.util.function.Supplier<BackingProvider> provider, java.util.function.Supplier<SysVSharedMemory> sysv) {
+    static Backings swapping(ProviderSwap swap, Supplier<MemoryFile> memoryFile, Supplier<List<BackingProvider>> providers,
+            Supplier<SysVSharedMemory> sysv, Supplier<BufferedIOFallbackStrategy> fallback) {
         return new Backings() {
             @Override
             public MemoryFile memoryFile() throws MemmapException {
@@ -92,15 +78,14 @@ public interface Backings {
 
             @Override
             public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
-                BackingProvider p = provider.get();
-                Backing b = route(p == null ? List.of() : List.of(p), ctx, request);
+                Backing b = route(providers.get(), ctx, request);
                 swap.made(b);
                 return b;
             }
 
             @Override
             public BufferedIOFallbackStrategy fallback() {
-                return null;
+                return fallback.get();
             }
 
             @Override

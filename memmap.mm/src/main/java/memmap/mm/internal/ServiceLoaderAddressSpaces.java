@@ -6,7 +6,6 @@ import java.util.ServiceLoader;
 
 import memmap.api.AddressSpace;
 import memmap.api.Context;
-import memmap.api.Errno;
 import memmap.api.MemmapException;
 import memmap.api.MemoryFile;
 import memmap.api.provider.AddressSpaces;
@@ -22,15 +21,11 @@ import memmap.api.provider.SysVSharedMemory;
  * when this is made (the first of each kind found serves it). There is no hot swap without a
  * service registry.
  */
-public final class ServiceLoaderAddressSpaces implements AddressSpaces, Backings {
-    private final MemoryFile memoryFile;
-    private final List<BackingProvider> providers;
-    private final BufferedIOFallbackStrategy fallback;
+public final class ServiceLoaderAddressSpaces implements AddressSpaces {
+    private final Backings backings;
 
-    private ServiceLoaderAddressSpaces(MemoryFile memoryFile, List<BackingProvider> providers, BufferedIOFallbackStrategy fallback) {
-        this.memoryFile = memoryFile;
-        this.providers = providers;
-        this.fallback = fallback;
+    private ServiceLoaderAddressSpaces(Backings backings) {
+        this.backings = backings;
     }
 
     /** The ServiceLoader provider method. */
@@ -42,42 +37,27 @@ public final class ServiceLoaderAddressSpaces implements AddressSpaces, Backings
         self.addUses(BufferedIOFallbackStrategy.class);
         MemoryFile mf = ServiceLoader.load(MemoryFile.class, cl).findFirst().orElse(null);
         List<BackingProvider> ps = new ArrayList<>();
-        // Backings.route takes the last provider of a kind: reverse, so the first found serves.
-        ServiceLoader.load(BackingProvider.class, cl).forEach(p -> ps.addFirst(p));
+        // The last provider of a kind serves: reverse, so that the first one found does.
+        ServiceLoader.load(BackingProvider.class, cl).forEach(ps::addFirst);
+        List<BackingProvider> providers = List.copyOf(ps);
+        SysVSharedMemory sysv = null;
+        for (BackingProvider p : providers) {
+            if (p instanceof SysVSharedMemory s && sysv == null) {
+                sysv = s;
+            }
+        }
+        SysVSharedMemory registry = sysv;
         BufferedIOFallbackStrategy fb = ServiceLoader.load(BufferedIOFallbackStrategy.class, cl).findFirst().orElse(null);
-        return new ServiceLoaderAddressSpaces(mf, List.copyOf(ps), fb);
+        return new ServiceLoaderAddressSpaces(Backings.swapping(new ProviderSwap(), () -> mf, () -> providers, () -> registry, () -> fb));
     }
 
     @Override
     public AddressSpace create(Context ctx) {
-        return new MemoryManager(MemoryManager.Layout.LINUX_X86_64, this);
+        return new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
     }
 
     @Override
     public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
-        return Backings.route(providers, ctx, request);
-    }
-
-    @Override
-    public MemoryFile memoryFile() throws MemmapException {
-        if (memoryFile == null) {
-            throw Errno.ENODEV.exception("no MemoryFile found by ServiceLoader: is memmap.anon on the module path?");
-        }
-        return memoryFile;
-    }
-
-    @Override
-    public BufferedIOFallbackStrategy fallback() {
-        return fallback;
-    }
-
-    @Override
-    public SysVSharedMemory sysv() throws MemmapException {
-        for (BackingProvider p : providers) {
-            if (p instanceof SysVSharedMemory s) {
-                return s;
-            }
-        }
-        throw Errno.ENODEV.exception("no provider for kind shm");
+        return backings.backing(ctx, request);
     }
 }

@@ -3,6 +3,7 @@ package memmap.mm.internal;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -38,7 +39,7 @@ class ProviderSwapTest {
     final AtomicReference<BackingProvider> current = new AtomicReference<>();
 
     /** What AddressSpacesComponent does, with the provider chosen by the test. */
-    final Backings backings = Backings.swapping(swap, () -> mf1, current::get, () -> null);
+    final Backings backings = Backings.swapping(swap, () -> mf1, () -> List.of(current.get()), () -> null, () -> null);
 
     @BeforeEach
     void setUp() throws MemmapException {

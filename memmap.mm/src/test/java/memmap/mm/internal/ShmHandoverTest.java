@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.reflect.Method;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -34,7 +35,7 @@ class ShmHandoverTest {
         MemfdMemoryFile mf = new MemfdMemoryFile("shm-handover", 2L << 20, 1L << 30, 0, false);
         ProviderSwap swap = new ProviderSwap();
         AtomicReference<SysVSharedMemory> serving = new AtomicReference<>();
-        Backings backings = Backings.swapping(swap, () -> mf, () -> null, serving::get);
+        Backings backings = Backings.swapping(swap, () -> mf, List::of, serving::get, () -> null);
         ShmProvider v1 = new ShmProvider(mf, ShmConfig.config(), Map.of("component.id", 1L));
         serving.set(v1);
         MemoryManager one = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);

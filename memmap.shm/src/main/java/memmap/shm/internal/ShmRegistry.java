@@ -335,6 +335,7 @@ final class ShmRegistry implements SysVSharedMemory {
 
     @Override
     public Segment adopt(Context ctx, Segment live) throws MemmapException {
+        java.util.Objects.requireNonNull(live, "live");
         mu.lock();
         try {
             if (objects.get(live.stat().id()) == live) {
