@@ -56,6 +56,8 @@ public final class FdMappable implements Resizable, MappingIdentity {
     private final ReentrantLock dataMu = new ReentrantLock();
     private final SegmentSet<Boolean> dirty = new SegmentSet<>(SegmentFunctions.mergeEqual());
     private volatile long size;
+    /** Set (under {@link #mapsMu}) while a shrinking {@link #setSize} runs: translate must not re-read the old size. */
+    private volatile boolean shrinking;
 
     /**
      * @param file the descriptor and its mappings (owned from now on)
@@ -119,8 +121,9 @@ public final class FdMappable implements Resizable, MappingIdentity {
             return TranslateResult.failure(Errno.EACCES.withDetail(name + " is open read-only"));
         }
         long end = Pages.roundUp(size).value();
-        if (required.end() > end) {
-            // Maybe the file grew behind our back: look once before reporting SIGBUS.
+        if (required.end() > end && !shrinking) {
+            // Maybe the file grew behind our back: look once before reporting SIGBUS (not while
+            // a truncation is under way: fstat would still say the old size).
             end = Pages.roundUp(refreshSize()).value();
         }
         MappableRange valid = new MappableRange(0, end);
@@ -130,7 +133,10 @@ public final class FdMappable implements Resizable, MappingIdentity {
         if (req.isEmpty()) {
             return TranslateResult.failure(pastEnd);
         }
-        AccessType perms = file.isWritable() ? AccessType.ANY_ACCESS : AccessType.READ_EXECUTE;
+        // Write permission only for a write translation, which marks the range dirty: a pma
+        // translated for reading must come back here before it is written, or msync would
+        // miss the write.
+        AccessType perms = at.write() ? AccessType.ANY_ACCESS : AccessType.READ_EXECUTE;
         if (at.write()) {
             dataMu.lock();
             try {
@@ -185,15 +191,29 @@ public final class FdMappable implements Resizable, MappingIdentity {
         }
         mapsMu.lock();
         try {
-            long oldEnd = Pages.roundUp(size).value();
+            long oldSize = size;
+            long oldEnd = Pages.roundUp(oldSize).value();
             long newEnd = Pages.roundUp(newSize).value();
             if (newEnd < oldEnd) {
-                // Linux's unmap_mapping_range(evencows=1): no cached translation and no private
-                // copy of a page past the new end survives the truncation.
-                mappings.invalidate(new MappableRange(newEnd, oldEnd), InvalidateOpts.PRIVATE);
+                // As Linux's truncate: the new size is stored first, so that a fault racing with
+                // the invalidation below cannot translate a page being cut off; then
+                // unmap_mapping_range(evencows=1): no cached translation and no private copy of a
+                // page past the new end survives.
+                shrinking = true;
+                try {
+                    size = newSize;
+                    mappings.invalidate(new MappableRange(newEnd, oldEnd), InvalidateOpts.PRIVATE);
+                    Posix.ftruncate(file.fd(), newSize);
+                } catch (MemmapException e) {
+                    size = oldSize; // nothing was cut: the pages dropped are translated again on demand
+                    throw e;
+                } finally {
+                    shrinking = false;
+                }
+            } else {
+                Posix.ftruncate(file.fd(), newSize);
+                size = newSize;
             }
-            Posix.ftruncate(file.fd(), newSize);
-            size = newSize;
             if (newEnd < oldEnd) {
                 dataMu.lock();
                 try {

@@ -34,7 +34,7 @@ import memmap.api.provider.SysVSharedMemory;
  * <li>for each backing of kind {@code K} mapped somewhere and made by a provider other than
  *     {@code P}: {@code P.adopt} makes an equal backing (memory copied, file re-opened, segment
  *     handed over), then every vma mapping the old one is re-pointed
- *     ({@link MemoryManager#repointLocked});</li>
+ *     ({@link Migration#repointLocked});</li>
  * <li>unlocks, then drops the old identities' references: when the last goes, the old
  *     provider's memory is freed and it holds nothing.</li>
  * </ol>
@@ -110,16 +110,16 @@ public final class ProviderSwap {
                 pass = new ArrayList<>(spaces);
             }
             pass.sort(Comparator.comparingLong(mm -> mm.serial));
-            Map<MemoryManager.PrivateRange, memmap.api.FileRange> moved = new java.util.HashMap<>();
+            Map<Migration.PrivateRange, memmap.api.FileRange> moved = new java.util.HashMap<>();
             long bytes = 0;
-            pass.forEach(MemoryManager::lockMappingForMigration);
-            pass.forEach(MemoryManager::lockActiveForMigration);
+            pass.forEach(mm -> mm.migration.lockMapping());
+            pass.forEach(mm -> mm.migration.lockActive());
             try {
                 for (MemoryManager mm : pass) {
-                    bytes += mm.movePrivatePagesLocked(ctx, to, moved);
+                    bytes += mm.migration.movePrivatePagesLocked(ctx, to, moved);
                 }
             } finally {
-                pass.forEach(MemoryManager::unlockAfterMigration);
+                pass.forEach(mm -> mm.migration.unlockAll());
             }
             return bytes;
         }
@@ -143,11 +143,11 @@ public final class ProviderSwap {
             Set<Mappable> refused = Collections.newSetFromMap(new IdentityHashMap<>());
             Set<Mappable> own = Collections.newSetFromMap(new IdentityHashMap<>());
             int vmas = 0;
-            pass.forEach(MemoryManager::lockMappingForMigration);
+            pass.forEach(mm -> mm.migration.lockMapping());
             try {
-                pass.forEach(mm -> mm.invalidateMappablesLocked(m -> m instanceof SysVSharedMemory.Segment));
+                pass.forEach(mm -> mm.migration.invalidateMappablesLocked(m -> m instanceof SysVSharedMemory.Segment));
                 for (MemoryManager mm : pass) {
-                    vmas += mm.repointLocked(ctx, m -> {
+                    vmas += mm.migration.repointLocked(ctx, m -> {
                         if (!(m instanceof SysVSharedMemory.Segment seg) || refused.contains(m) || own.contains(m)) {
                             return null;
                         }
@@ -165,11 +165,11 @@ public final class ProviderSwap {
                             }
                             adopted.put(m, n);
                         }
-                        return new MemoryManager.Replacement(n, n);
+                        return new Migration.Replacement(n, n);
                     }, dropped);
                 }
             } finally {
-                pass.forEach(MemoryManager::unlockMappingAfterMigration);
+                pass.forEach(mm -> mm.migration.unlockMapping());
                 adopted.values().forEach(dropped::add); // the adoption's reference: the vmas hold theirs
                 dropped.forEach(id -> id.decRef(ctx));
             }
@@ -187,18 +187,18 @@ public final class ProviderSwap {
             Made from = made.get(m);
             return from != null && from.template.request().kind() == kind && !from.template.providerId().equals(target.id());
         };
-        pass.forEach(MemoryManager::lockMappingForMigration);
+        pass.forEach(mm -> mm.migration.lockMapping());
         try {
             // First nobody reaches the moving memory (not even the fast path), then copy it.
-            pass.forEach(mm -> mm.invalidateMappablesLocked(moving));
+            pass.forEach(mm -> mm.migration.invalidateMappablesLocked(moving));
             for (MemoryManager mm : pass) {
-                vmas += mm.repointLocked(ctx, m -> {
+                vmas += mm.migration.repointLocked(ctx, m -> {
                     if (refused.contains(m)) {
                         return null;
                     }
                     Backing to = adopted.get(m);
                     if (to != null) {
-                        return new MemoryManager.Replacement(to);
+                        return new Migration.Replacement(to);
                     }
                     Made from = made.get(m);
                     if (from == null || from.template.request().kind() != kind || from.template.providerId().equals(target.id())) {
@@ -216,11 +216,11 @@ public final class ProviderSwap {
                         return null;
                     }
                     adopted.put(m, to);
-                    return new MemoryManager.Replacement(to);
+                    return new Migration.Replacement(to);
                 }, dropped);
             }
         } finally {
-            pass.forEach(MemoryManager::unlockMappingAfterMigration);
+            pass.forEach(mm -> mm.migration.unlockMapping());
             adopted.forEach((old, to) -> {
                 made.remove(old);
                 made(to);

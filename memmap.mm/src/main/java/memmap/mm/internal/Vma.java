@@ -64,6 +64,26 @@ record Vma(Mappable mappable, long off, AccessType realPerms, AccessType maxPerm
         return new Vma(m, off, realPerms, maxPerms, isPrivate, growsDown, isStack, dontfork, mlockMode, i, name, nameMut, lastFault);
     }
 
+    /** This vma with MADV_DONTFORK set or cleared. */
+    Vma withDontfork(boolean d) {
+        return new Vma(mappable, off, realPerms, maxPerms, isPrivate, growsDown, isStack, d, mlockMode, id, name, nameMut, lastFault);
+    }
+
+    /** This vma with another name. */
+    Vma withName(String n) {
+        return new Vma(mappable, off, realPerms, maxPerms, isPrivate, growsDown, isStack, dontfork, mlockMode, id, n, nameMut, lastFault);
+    }
+
+    /** This vma with another last-fault hint. */
+    Vma withLastFault(long a) {
+        return new Vma(mappable, off, realPerms, maxPerms, isPrivate, growsDown, isStack, dontfork, mlockMode, id, name, nameMut, a);
+    }
+
+    /** This vma at Mappable offset {@code o} (a moved or copied mapping). */
+    Vma withOffset(long o) {
+        return new Vma(mappable, o, realPerms, maxPerms, isPrivate, growsDown, isStack, dontfork, mlockMode, id, name, nameMut, lastFault);
+    }
+
     /** This vma with another mlock mode. */
     Vma withMLockMode(MLockMode m) {
         return new Vma(mappable, off, realPerms, maxPerms, isPrivate, growsDown, isStack, dontfork, m, id, name, nameMut, lastFault);

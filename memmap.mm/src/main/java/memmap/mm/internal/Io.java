@@ -1,0 +1,220 @@
+package memmap.mm.internal;
+
+import java.lang.foreign.MemorySegment;
+
+import memmap.api.AccessType;
+import memmap.api.AddrRange;
+import memmap.api.BufferedIOFallback;
+import memmap.api.BusError;
+import memmap.api.Context;
+import memmap.api.Errno;
+import memmap.api.FaultException;
+import memmap.api.HostFault;
+import memmap.api.IoResult;
+import memmap.api.MemmapException;
+import memmap.api.Pages;
+import memmap.api.provider.BufferedIOFallbackStrategy;
+import memmap.api.safemem.Block;
+import memmap.api.safemem.BlockSeq;
+import memmap.api.segment.Segment;
+
+/**
+ * I/O (gVisor's {@code io.go}): CopyIn, CopyOut, ZeroOut and page faults.
+ *
+ * <p>Contract of every copy: vma checks, then {@link PmaLayer#getPmasLocked}, then a copy
+ * through the pmas it prepared and no further — a short count plus the first error, never an
+ * exception. A copy also refuses a pma whose effective permissions lack the access (the pma
+ * layer's postcondition, checked where it matters: a write must never reach a page it may
+ * not).
+ *
+ * <p>Locking: takes {@code mappingMu} for reading, then {@code activeMu} per vma; the fast
+ * path takes {@code activeMu} alone.
+ */
+final class Io {
+    private final MemoryManager mm;
+
+    Io(MemoryManager mm) {
+        this.mm = mm;
+    }
+
+    /** One step of an I/O: transfer between {@code block} and the caller's memory at offset {@code at}. */
+    interface Transfer {
+        IoResult apply(Block block, long at);
+    }
+
+    IoResult read(Context ctx, long addr, MemorySegment dst) {
+        IoResult fast = fastCopy(addr, dst, false);
+        if (fast != null) {
+            return fast;
+        }
+        return copy(ctx, addr, dst.byteSize(), AccessType.READ,
+                (block, at) -> Block.copy(Block.ofSafe(dst.asSlice(at, block.length())), block));
+    }
+
+    IoResult write(Context ctx, long addr, MemorySegment src) {
+        IoResult fast = fastCopy(addr, src, true);
+        if (fast != null) {
+            return fast;
+        }
+        return copy(ctx, addr, src.byteSize(), AccessType.WRITE,
+                (block, at) -> Block.copy(block, Block.ofSafe(src.asSlice(at, block.length()))));
+    }
+
+    IoResult zero(Context ctx, long addr, long length) {
+        return copy(ctx, addr, length, AccessType.WRITE, (block, at) -> Block.zero(block));
+    }
+
+    /** A page fault at {@code addr} for {@code at}: the page gets a pma allowing it, or the fault's signal. */
+    void fault(Context ctx, long addr, AccessType at) throws FaultException {
+        long page = Pages.roundDown(addr);
+        mm.mappingMu.readLock().lock();
+        try {
+            Segment<Vma> v = mm.vmas.set.findSegment(page);
+            if (v == null) {
+                throw new FaultException(addr, Errno.EFAULT.withDetail("no mapping"));
+            }
+            if (!v.value().effectivePerms().supersetOf(at)) {
+                throw new FaultException(addr, Errno.EPERM.withDetail("mapped " + v.value().effectivePerms() + ", not for " + at));
+            }
+            mm.pmas.lockForChange();
+            try {
+                PmaLayer.Prepared r = mm.pmas.getPmasLocked(ctx, v, new AddrRange(page, page + Pages.PAGE_SIZE), at);
+                if (r.error() != null) {
+                    throw new FaultException(addr, r.error());
+                }
+            } finally {
+                mm.pmas.unlock();
+            }
+        } finally {
+            mm.mappingMu.readLock().unlock();
+        }
+    }
+
+    /** The fast path: under activeMu only (see {@link FastPath}'s invariant). */
+    private IoResult fastCopy(long addr, MemorySegment mem, boolean write) {
+        mm.activeMu.lock();
+        try {
+            return mm.pmas.fast.copy(addr, mem, write, mm.pmas.version);
+        } finally {
+            mm.activeMu.unlock();
+        }
+    }
+
+    /**
+     * The I/O path (spec §4.5). Returns the bytes done and, if short, why: EFAULT for a
+     * missing vma or permission, the Mappable's or memory file's error (a {@link BusError}
+     * past the end of a file, ENOMEM when a copy-on-write break finds no memory), or a
+     * {@link BusError} wrapping the {@link HostFault} a copy took.
+     */
+    private IoResult copy(Context ctx, long addr, long length, AccessType at, Transfer t) {
+        if (length == 0) {
+            return IoResult.ok(0);
+        }
+        long end = addr + length;
+        if (Long.compareUnsigned(end, addr) < 0) {
+            return new IoResult(0, Errno.EFAULT.withDetail("[" + Pages.hex(addr) + ", +" + length + ") overflows"));
+        }
+        long done = 0;
+        mm.mappingMu.readLock().lock();
+        try {
+            long pos = addr;
+            while (Long.compareUnsigned(pos, end) < 0) {
+                Segment<Vma> vseg = mm.vmas.set.findSegment(pos);
+                if (vseg == null) {
+                    return new IoResult(done, Errno.EFAULT.withDetail(Pages.hex(pos) + " is not mapped"));
+                }
+                Vma vma = vseg.value();
+                if (!vma.effectivePerms().supersetOf(at)) {
+                    return new IoResult(done, Errno.EFAULT.withDetail(Pages.hex(pos) + " is mapped " + vma.effectivePerms()
+                            + ", not for " + at));
+                }
+                long chunkEnd = Long.compareUnsigned(vseg.end(), end) < 0 ? vseg.end() : end;
+                mm.pmas.lockForChange();
+                try {
+                    AddrRange pages = new AddrRange(Pages.roundDown(pos), Pages.roundUp(chunkEnd).value());
+                    PmaLayer.Prepared prepared = mm.pmas.getPmasLocked(ctx, vseg, pages, at);
+                    long limit = Long.compareUnsigned(prepared.end(), chunkEnd) < 0 ? prepared.end() : chunkEnd;
+                    while (Long.compareUnsigned(pos, limit) < 0) {
+                        Segment<Pma> p = mm.pmas.set.findSegment(pos);
+                        if (p == null) {
+                            return new IoResult(done, Errno.EFAULT.withDetail(Pages.hex(pos) + " has no memory"));
+                        }
+                        long n = (Long.compareUnsigned(limit, p.end()) < 0 ? limit : p.end()) - pos;
+                        IoResult r = transfer(p, pos, n, at, done, t);
+                        done += r.n();
+                        pos += r.n();
+                        if (r.error() != null) {
+                            return new IoResult(done, r.error());
+                        }
+                    }
+                    if (Long.compareUnsigned(pos, chunkEnd) < 0) {
+                        return new IoResult(done, prepared.error() != null ? prepared.error()
+                                : Errno.EFAULT.withDetail(Pages.hex(pos) + " could not be backed"));
+                    }
+                } finally {
+                    mm.pmas.unlock();
+                }
+            }
+            return IoResult.ok(done);
+        } finally {
+            mm.mappingMu.readLock().unlock();
+        }
+    }
+
+    /** Copies {@code n} bytes of pma {@code p} from address {@code pos}. Requires activeMu. */
+    private IoResult transfer(Segment<Pma> p, long pos, long n, AccessType at, long callerOffset, Transfer t) {
+        Pma pma = p.value();
+        if (!pma.effectivePerms().supersetOf(at)) {
+            // getPmas's postcondition broken: refuse rather than write where the address space may not.
+            return new IoResult(0, Errno.EFAULT.withDetail("the pma at " + Pages.hex(p.start()) + " allows " + pma.effectivePerms()
+                    + ", not " + at));
+        }
+        BlockSeq internal = pma.internal();
+        if (internal == null) {
+            try {
+                internal = pma.file().mapInternal(pma.fileRange(p.length()), pma.maxPerms().intersect(AccessType.READ_WRITE));
+                p.setValue(pma.withInternal(internal));
+            } catch (MemmapException e) {
+                if (e.error() == BufferedIOFallback.INSTANCE) {
+                    return bufferedTransfer(pma, p.start(), pos, n, at, callerOffset, t);
+                }
+                return new IoResult(0, e.error());
+            }
+        }
+        if (internal.numBlocks() == 1 && !internal.head().needSafecopy()) {
+            mm.pmas.fast.remember(p.start(), p.end(), internal.head().segment(), pma.effectivePerms(), mm.pmas.version);
+        }
+        long done = 0;
+        for (BlockSeq bs = internal.dropFirst(pos - p.start()).takeFirst(n); !bs.isEmpty(); bs = bs.tail()) {
+            IoResult r = t.apply(bs.head(), callerOffset + done);
+            done += r.n();
+            if (r.error() != null) {
+                return new IoResult(done, r.error() instanceof HostFault ? new BusError(r.error()) : r.error());
+            }
+        }
+        return IoResult.ok(done);
+    }
+
+    /**
+     * The buffered-I/O fallback for a file that cannot be mapped: through a heap buffer, by the
+     * highest-ranked fallback strategy (taken afresh for each copy), else the File's own
+     * buffered I/O. Only shared pmas get here for writing: a private mapping's write goes to
+     * its own memory-file copy.
+     */
+    private IoResult bufferedTransfer(Pma pma, long pmaStart, long pos, long n, AccessType at, long callerOffset, Transfer t) {
+        long fileOff = pma.off() + (pos - pmaStart);
+        byte[] buf = new byte[(int) Math.min(n, Integer.MAX_VALUE)];
+        MemorySegment seg = MemorySegment.ofArray(buf);
+        BufferedIOFallbackStrategy strategy = mm.backings().fallback();
+        if (!at.write()) {
+            IoResult r = strategy != null ? strategy.read(pma.file(), fileOff, BlockSeq.of(Block.ofSafe(seg)))
+                    : pma.file().bufferReadAt(fileOff, seg);
+            IoResult c = t.apply(Block.ofSafe(seg.asSlice(0, r.n())), callerOffset);
+            return r.error() != null ? new IoResult(c.n(), r.error()) : c;
+        }
+        IoResult c = t.apply(Block.ofSafe(seg), callerOffset);
+        IoResult w = strategy != null ? strategy.write(pma.file(), fileOff, BlockSeq.of(Block.ofSafe(seg.asSlice(0, c.n()))))
+                : pma.file().bufferWriteAt(fileOff, seg.asSlice(0, c.n()));
+        return w.error() != null ? w : c;
+    }
+}

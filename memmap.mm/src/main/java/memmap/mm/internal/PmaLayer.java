@@ -1,0 +1,485 @@
+package memmap.mm.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import memmap.api.AccessType;
+import memmap.api.AddrRange;
+import memmap.api.AllocOpts;
+import memmap.api.AllocationMode;
+import memmap.api.BufferedIOFallback;
+import memmap.api.BusError;
+import memmap.api.Context;
+import memmap.api.EndOfFile;
+import memmap.api.Errno;
+import memmap.api.FileRange;
+import memmap.api.HostFault;
+import memmap.api.InvalidateOpts;
+import memmap.api.IoResult;
+import memmap.api.MappableRange;
+import memmap.api.MemmapError;
+import memmap.api.MemmapException;
+import memmap.api.MemoryFile;
+import memmap.api.Pages;
+import memmap.api.TranslateResult;
+import memmap.api.Translation;
+import memmap.api.provider.BufferedIOFallbackStrategy;
+import memmap.api.safemem.Block;
+import memmap.api.safemem.BlockSeq;
+import memmap.api.segment.Gap;
+import memmap.api.segment.Segment;
+import memmap.api.segment.SegmentFunctions;
+import memmap.api.segment.SegmentSet;
+
+/**
+ * The pma layer (gVisor's {@code pma.go}): what backs each page of the address space now —
+ * private memory-file pages and cached translations of Mappables — and the operations that
+ * make, copy (copy-on-write), re-protect, move and drop them.
+ *
+ * <p>Locking: every method requires the owner's {@code activeMu} (taken with
+ * {@link #lockForChange}, which also retires the {@link FastPath}'s entry); the ones that read
+ * vmas (getPmas, merging) also require {@code mappingMu} in either mode. {@link #invalidate}
+ * is the MappingSpace entry point and takes {@code activeMu} itself.
+ *
+ * <p>Invariants (checked by {@link #checkInvariants}):
+ * <ul>
+ * <li>every pma lies inside one vma (merging refuses to cross a vma edge, and every vma split
+ *     splits the pmas at the same address);</li>
+ * <li>a pma's effective permissions never exceed its vma's effective permissions, and a pma
+ *     that needs copy-on-write has neither effective nor maximum write permission;</li>
+ * <li>every pma holds one reference on its file range; {@link #curRSS} is the sum of their lengths.</li>
+ * </ul>
+ */
+final class PmaLayer {
+    private final MemoryManager mm;
+    final SegmentSet<Pma> set;
+    final FastPath fast = new FastPath();
+    long curRSS;
+    /** Bumped (under activeMu) whenever a pma may change; the fast path trusts its entry only at the same version. */
+    long version;
+    /** While a fork copies into this (new) address space, invalidations are queued here and replayed after. */
+    private List<Object[]> captured;
+
+    PmaLayer(MemoryManager mm) {
+        this.mm = mm;
+        this.set = new SegmentSet<>(new SegmentFunctions<>() {
+            @Override
+            public Pma merge(long s1, long e1, Pma v1, long s2, long e2, Pma v2) {
+                if (!v1.canMergeWith(e1 - s1, v2)) {
+                    return null;
+                }
+                Segment<Vma> v = mm.vmas.set.findSegment(s1);
+                if (v == null || Long.compareUnsigned(v.end(), e1) <= 0) {
+                    return null; // e1 is a vma edge: a pma never spans two vmas
+                }
+                return v1.withInternal(null);
+            }
+
+            @Override
+            public Split<Pma> split(long start, long end, Pma v, long at) {
+                long d = at - start;
+                Pma right = new Pma(v.file(), v.off() + d, v.translatePerms(), v.effectivePerms(), v.maxPerms(), v.needCOW(),
+                        v.isPrivate(), v.internal() == null ? null : v.internal().dropFirst(d));
+                return new Split<>(v.internal() == null ? v : v.withInternal(v.internal().takeFirst(d)), right);
+            }
+        });
+    }
+
+    /** Locks activeMu to change pmas: the fast path's entry stops being trusted. */
+    void lockForChange() {
+        mm.activeMu.lock();
+        version++;
+    }
+
+    void unlock() {
+        mm.activeMu.unlock();
+    }
+
+    // ---------------------------------------------------------------- getPmas
+
+    /**
+     * How far {@link #getPmasLocked} prepared a range.
+     *
+     * @param end the end of the prefix of the range whose pmas exist with the access asked for
+     * @param error why it stopped short of the range's end, or null
+     */
+    record Prepared(long end, MemmapError error) {
+    }
+
+    /**
+     * gVisor's getPMAsLocked: makes pmas cover {@code ar} (page-aligned, starting inside vma
+     * {@code vseg}, ending at or before its end) for {@code at}. Gaps of anonymous vmas get
+     * private memory-file pages; gaps of file-backed vmas are translated (required = the part
+     * of {@code ar}, optional = the whole gap within the vma; private vmas ask for read only);
+     * copy-on-write pmas written are copied (or taken over when this address space holds the
+     * only reference).
+     *
+     * <p>Postcondition: every page of {@code [ar.start(), result.end())} has a pma allowing
+     * {@code at} (unless {@code at} is no access); callers copy through no page past it.
+     *
+     * <p>Preconditions: mappingMu held; activeMu held via {@link #lockForChange}; the vma
+     * allows {@code at}.
+     */
+    Prepared getPmasLocked(Context ctx, Segment<Vma> vseg, AddrRange ar, AccessType at) {
+        Vma vma = vseg.value();
+        long end = ar.end();
+        MemmapError err = null;
+        long pos = ar.start();
+        while (Long.compareUnsigned(pos, end) < 0) {
+            Segment.Step<Pma> st = set.find(pos);
+            Segment<Pma> p = st.segment();
+            if (p != null) {
+                Pma pma = p.value();
+                if (at.write() && pma.needCOW()) {
+                    if (takeOverLocked(p, vma)) {
+                        continue;
+                    }
+                    long copyEnd = Long.compareUnsigned(p.end(), end) < 0 ? p.end() : end;
+                    MemmapError e = breakCopyOnWriteLocked(ctx, p, vma, new AddrRange(pos, copyEnd));
+                    if (e != null) {
+                        return new Prepared(pos, e);
+                    }
+                    continue;
+                }
+                if (!pma.isPrivate() && !pma.translatePerms().supersetOf(vma.isPrivate() ? AccessType.READ : at)) {
+                    // Translated for less than this access: drop it and translate again.
+                    Segment<Pma> q = set.isolate(p, pos, end);
+                    q.value().file().decRef(q.value().fileRange(q.length()));
+                    curRSS -= q.length();
+                    set.remove(q);
+                    continue;
+                }
+                pos = p.end();
+                continue;
+            }
+            Gap<Pma> gap = st.gap();
+            long gapStart = Long.compareUnsigned(gap.start(), vseg.start()) > 0 ? gap.start() : vseg.start();
+            long gapEnd = Long.compareUnsigned(gap.end(), vseg.end()) < 0 ? gap.end() : vseg.end();
+            long needEnd = Long.compareUnsigned(end, gapEnd) < 0 ? end : gapEnd;
+            Prepared got = vma.mappable() == null
+                    ? allocateAnonymousLocked(ctx, vma, gapStart, gapEnd, pos, needEnd)
+                    : translateGapLocked(ctx, vseg, gapStart, gapEnd, pos, needEnd, at);
+            if (got.error() != null) {
+                if (Long.compareUnsigned(got.end(), pos) <= 0) {
+                    return new Prepared(pos, got.error());
+                }
+                // Prepare what was translated (copy-on-write included), then stop there.
+                end = got.end();
+                err = got.error();
+            }
+            // Look at the new pma again: a write to a private mapping must copy it first.
+        }
+        return new Prepared(end, err);
+    }
+
+    /**
+     * gVisor's isPMACopyOnWriteLocked's takeover: if this address space holds the only
+     * reference on the private pages of {@code p} (the other side of a fork let go), they
+     * become this pma's own with the vma's permissions. Sound because {@code p} lies inside
+     * the vma (invariant) and a new reference can only come from a fork, which takes activeMu.
+     */
+    private boolean takeOverLocked(Segment<Pma> p, Vma vma) {
+        Pma pma = p.value();
+        if (!pma.isPrivate() || !(pma.file() instanceof MemoryFile owner) || !owner.hasUniqueRef(pma.fileRange(p.length()))) {
+            return false;
+        }
+        // The cached internal mapping was made read-only (maxPerms lost write at fork): map again.
+        p.setValue(new Pma(pma.file(), pma.off(), AccessType.ANY_ACCESS, vma.effectivePerms(), vma.maxPerms(), false, true, null));
+        return true;
+    }
+
+    /** Private anonymous memory for {@code [need, needEnd)}, up to a huge page around it within the gap. */
+    private Prepared allocateAnonymousLocked(Context ctx, Vma vma, long gapStart, long gapEnd, long need, long needEnd) {
+        long s = Long.compareUnsigned(gapStart, Pages.hugeRoundDown(need)) > 0 ? gapStart : Pages.hugeRoundDown(need);
+        Pages.Rounded hugeEnd = Pages.hugeRoundUp(needEnd);
+        long e = !hugeEnd.ok() || Long.compareUnsigned(gapEnd, hugeEnd.value()) < 0 ? gapEnd : hugeEnd.value();
+        FileRange fr;
+        MemoryFile memoryFile;
+        try {
+            memoryFile = mm.backings().memoryFile();
+            fr = memoryFile.allocate(e - s, allocOpts(ctx));
+        } catch (MemmapException ex) {
+            return new Prepared(need, ex.error());
+        }
+        set.insert(set.findGap(s), s, e, new Pma(memoryFile, fr.start(), AccessType.ANY_ACCESS, vma.effectivePerms(),
+                vma.maxPerms(), false, true, null));
+        curRSS += e - s;
+        return new Prepared(needEnd, null);
+    }
+
+    private static AllocOpts allocOpts(Context ctx) {
+        return new AllocOpts(AllocationMode.CALLER_INDIRECT_COMMIT, AllocOpts.Direction.BOTTOM_UP, false, ctx.memCgId());
+    }
+
+    /** Translates the gap {@code [gapStart, gapEnd)} of a file-backed vma, requiring {@code [need, needEnd)}. */
+    private Prepared translateGapLocked(Context ctx, Segment<Vma> vseg, long gapStart, long gapEnd, long need, long needEnd,
+            AccessType at) {
+        Vma vma = vseg.value();
+        long base = vma.off() - vseg.start();
+        MappableRange optional = new MappableRange(base + gapStart, base + gapEnd);
+        MappableRange required = new MappableRange(base + need, base + needEnd);
+        AccessType perms = vma.isPrivate() ? AccessType.READ : at;
+        TranslateResult tr = vma.mappable().translate(ctx, required, optional, perms);
+        assert tr.check(required, optional, perms).isEmpty() : vma.mappable() + " broke translate's postconditions: "
+                + tr.check(required, optional, perms);
+        for (Translation t : tr.translations()) {
+            long s = t.source().start() - base;
+            long e = t.source().end() - base;
+            AccessType eff = vma.effectivePerms().intersect(t.perms());
+            AccessType max = vma.maxPerms().intersect(t.perms());
+            if (vma.isPrivate()) {
+                eff = eff.withoutWrite();
+                max = max.withoutWrite();
+            }
+            t.file().incRef(t.fileRange(), ctx.memCgId());
+            set.insert(set.findGap(s), s, e, new Pma(t.file(), t.offset(), t.perms(), eff, max, vma.isPrivate(), false, null));
+            curRSS += e - s;
+        }
+        if (tr.translations().isEmpty()) {
+            return new Prepared(need, tr.error() != null ? tr.error() : Errno.EFAULT.withDetail("nothing translated"));
+        }
+        long covered = tr.translations().getLast().source().end() - base;
+        if (tr.error() != null && Long.compareUnsigned(covered, needEnd) < 0) {
+            return new Prepared(covered, tr.error());
+        }
+        return new Prepared(needEnd, null);
+    }
+
+    /**
+     * Gives pma {@code p} private pages for {@code range} (spec §4.10): the written part is
+     * copied from what the pma maps — through the buffered-I/O fallback when the file cannot
+     * be mapped — into new memory-file pages, which replace it. On failure nothing changes.
+     */
+    private MemmapError breakCopyOnWriteLocked(Context ctx, Segment<Pma> p, Vma vma, AddrRange range) {
+        p = set.isolate(p, Pages.roundDown(range.start()), Pages.roundUp(range.end()).value());
+        Pma old = p.value();
+        long len = p.length();
+        FileRange fr;
+        MemoryFile memoryFile;
+        try {
+            memoryFile = mm.backings().memoryFile();
+            fr = memoryFile.allocate(len, allocOpts(ctx));
+        } catch (MemmapException e) {
+            return e.error();
+        }
+        MemmapError err;
+        try {
+            err = copyInto(memoryFile.mapInternal(fr, AccessType.WRITE), old, len);
+        } catch (MemmapException e) {
+            err = e.error();
+        }
+        if (err != null) {
+            memoryFile.decRef(fr);
+            return err;
+        }
+        old.file().decRef(old.fileRange(len));
+        p.setValue(new Pma(memoryFile, fr.start(), AccessType.ANY_ACCESS, vma.effectivePerms(), vma.maxPerms(), false, true, null));
+        return null;
+    }
+
+    /** Copies the {@code len} bytes {@code src} maps into {@code dst}; null on success. */
+    MemmapError copyInto(BlockSeq dst, Pma src, long len) {
+        BlockSeq from;
+        try {
+            from = src.internal() != null ? src.internal() : src.file().mapInternal(src.fileRange(len), AccessType.READ);
+        } catch (MemmapException e) {
+            if (e.error() != BufferedIOFallback.INSTANCE) {
+                return e.error();
+            }
+            BufferedIOFallbackStrategy strategy = mm.backings().fallback();
+            IoResult r = strategy != null ? strategy.read(src.file(), src.off(), dst) : bufferRead(src, dst);
+            // The end of the file inside the last page: the rest stays zero, as the kernel fills it.
+            return r.error() == null || r.error() instanceof EndOfFile ? null : r.error();
+        }
+        IoResult c = BlockSeq.copy(dst, from);
+        return c.error() == null ? null : c.error() instanceof HostFault ? new BusError(c.error()) : c.error();
+    }
+
+    private static IoResult bufferRead(Pma src, BlockSeq dst) {
+        long done = 0;
+        for (Block b : dst.toList()) {
+            IoResult r = src.file().bufferReadAt(src.off() + done, b.segment());
+            done += r.n();
+            if (r.error() != null) {
+                return new IoResult(done, r.error());
+            }
+        }
+        return IoResult.ok(done);
+    }
+
+    // ---------------------------------------------------------------- invalidation
+
+    /**
+     * MappingSpace.invalidate: drops cached translations of {@code ar} (spec §4.9), private
+     * copies too with {@code invalidatePrivate}. Queued instead while a fork copies into this
+     * address space, and replayed when it is done (gVisor's captureInvalidations).
+     */
+    void invalidate(AddrRange ar, InvalidateOpts opts) {
+        lockForChange();
+        try {
+            if (captured != null) {
+                captured.add(new Object[] {ar, opts});
+                return;
+            }
+            invalidateLocked(ar, opts.invalidatePrivate());
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Starts queuing invalidations (a fork is about to tell Mappables of this new address space). */
+    void startCapturing() {
+        mm.activeMu.lock();
+        try {
+            captured = new ArrayList<>();
+        } finally {
+            mm.activeMu.unlock();
+        }
+    }
+
+    /** Stops queuing and applies what was queued. Requires activeMu. */
+    void replayCapturedLocked() {
+        List<Object[]> q = captured;
+        captured = null;
+        if (q != null) {
+            for (Object[] inv : q) {
+                invalidateLocked((AddrRange) inv[0], ((InvalidateOpts) inv[1]).invalidatePrivate());
+            }
+        }
+    }
+
+    /** gVisor's invalidateLocked: every non-private pma of {@code ar}, private ones too if asked. Takes activeMu. */
+    void invalidateLocked(AddrRange ar, boolean invalidatePrivate) {
+        lockForChange();
+        try {
+            Segment<Pma> p = set.lowerBoundSegment(ar.start());
+            while (p != null && Long.compareUnsigned(p.start(), ar.end()) < 0) {
+                if (p.value().isPrivate() && !invalidatePrivate) {
+                    p = p.nextSegment();
+                    continue;
+                }
+                p = set.isolate(p, ar.start(), ar.end());
+                long len = p.length();
+                p.value().file().decRef(p.value().fileRange(len));
+                curRSS -= len;
+                p = set.remove(p).nextSegment();
+            }
+        } finally {
+            unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- changes that follow the vmas
+
+    /** Splits the pma containing {@code addr} there, if any (a vma is split at {@code addr}). */
+    void splitAtLocked(long addr) {
+        lockForChange();
+        try {
+            Segment<Pma> p = set.findSegment(addr);
+            if (p != null && p.start() != addr) {
+                set.split(p, addr);
+            }
+        } finally {
+            unlock();
+        }
+    }
+
+    /** The pmas of {@code ar} (inside one vma) get the vma's new permissions {@code vma}. */
+    void reprotectLocked(AddrRange ar, Vma vma) {
+        AccessType effective = vma.effectivePerms();
+        lockForChange();
+        try {
+            for (Segment<Pma> p = set.lowerBoundSegment(ar.start()); p != null && Long.compareUnsigned(p.start(), ar.end()) < 0;
+                    p = p.nextSegment()) {
+                p = set.isolate(p, ar.start(), ar.end());
+                Pma pma = p.value();
+                AccessType eff = effective.intersect(pma.translatePerms());
+                p.setValue(new Pma(pma.file(), pma.off(), pma.translatePerms(), pma.needCOW() ? eff.withoutWrite() : eff,
+                        pma.maxPerms(), pma.needCOW(), pma.isPrivate(), pma.internal()));
+            }
+            set.mergeInsideRange(ar.start(), ar.end());
+            set.mergeOutsideRange(ar.start(), ar.end());
+        } finally {
+            unlock();
+        }
+    }
+
+    /** gVisor's movePMAsLocked: re-keys the pmas of {@code from} to start at {@code to} (an empty range). */
+    void moveLocked(AddrRange from, long to) {
+        lockForChange();
+        try {
+            List<long[]> ranges = new ArrayList<>();
+            List<Pma> values = new ArrayList<>();
+            set.removeRangeWith(from.start(), from.end(), p -> {
+                ranges.add(new long[] {p.start(), p.end()});
+                values.add(p.value());
+            });
+            long delta = to - from.start();
+            for (int i = 0; i < ranges.size(); i++) {
+                long s = ranges.get(i)[0] + delta;
+                long e = ranges.get(i)[1] + delta;
+                set.insert(set.findGap(s), s, e, values.get(i));
+            }
+        } finally {
+            unlock();
+        }
+    }
+
+    /**
+     * Fork's half (gVisor's Fork, copying pmas): the private pmas of vma piece {@code v} become
+     * copy-on-write here (no write in effective or maximum permissions) and are shared with
+     * {@code child}, each page gaining a reference. Cached translations are not copied: the
+     * child translates for itself. Requires activeMu of both (this one via lockForChange).
+     */
+    void shareWithForkLocked(Context ctx, Segment<Vma> v, PmaLayer child) {
+        for (Segment<Pma> p = set.lowerBoundSegment(v.start()); p != null && Long.compareUnsigned(p.start(), v.end()) < 0;
+                p = p.nextSegment()) {
+            if (!p.value().isPrivate()) {
+                continue;
+            }
+            p = set.isolate(p, v.start(), v.end()); // a no-op while the invariant holds
+            Pma pma = p.value();
+            Pma shared = new Pma(pma.file(), pma.off(), pma.translatePerms(), pma.effectivePerms().withoutWrite(),
+                    pma.maxPerms().withoutWrite(), true, true, pma.internal());
+            p.setValue(shared);
+            pma.file().incRef(pma.fileRange(p.length()), ctx.memCgId());
+            child.set.insert(child.set.findGap(p.start()), p.start(), p.end(), shared.withInternal(null));
+            child.curRSS += p.length();
+        }
+    }
+
+    // ---------------------------------------------------------------- invariants
+
+    /** Checks the pma invariants against the vmas. Requires mappingMu and activeMu. */
+    void checkInvariants() {
+        set.checkInvariants();
+        long rss = 0;
+        for (Segment<Pma> p = set.firstSegment(); p != null; p = p.nextSegment()) {
+            Pma pma = p.value();
+            Segment<Vma> v = mm.vmas.set.findSegment(p.start());
+            if (v == null || Long.compareUnsigned(p.end(), v.end()) > 0) {
+                throw new IllegalStateException("pma [" + Pages.hex(p.start()) + ", " + Pages.hex(p.end()) + ") is not inside one vma"
+                        + (v == null ? "" : " (vma ends at " + Pages.hex(v.end()) + ")"));
+            }
+            if (!v.value().effectivePerms().supersetOf(pma.effectivePerms())) {
+                throw new IllegalStateException("pma at " + Pages.hex(p.start()) + " allows " + pma.effectivePerms() + ", its vma only "
+                        + v.value().effectivePerms());
+            }
+            if (pma.needCOW() && (pma.effectivePerms().write() || pma.maxPerms().write())) {
+                throw new IllegalStateException("copy-on-write pma at " + Pages.hex(p.start()) + " is writable");
+            }
+            rss += p.length();
+        }
+        if (rss != curRSS) {
+            throw new IllegalStateException("curRSS = " + curRSS + " but the pmas cover " + rss);
+        }
+        long[] hit = fast.validRange(version);
+        if (hit != null) {
+            Segment<Pma> p = set.findSegment(hit[0]);
+            if (p == null || Long.compareUnsigned(hit[1], p.end()) > 0 || !p.value().effectivePerms().equals(fast.perms())) {
+                throw new IllegalStateException("the fast path's entry [" + Pages.hex(hit[0]) + ", " + Pages.hex(hit[1])
+                        + ") is not one pma's with its permissions");
+            }
+        }
+    }
+}
