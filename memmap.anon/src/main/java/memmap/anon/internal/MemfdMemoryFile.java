@@ -410,6 +410,20 @@ public final class MemfdMemoryFile implements MemoryFile {
         }
     }
 
+    /**
+     * The reference count of the page at {@code offset}: 0 if it is free (for reference-count
+     * models in tests and diagnostics; not part of the MemoryFile service).
+     */
+    public long refCount(long offset) {
+        mu.lock();
+        try {
+            Refs r = unfree.findValue(Pages.roundDown(offset));
+            return r == null ? 0 : r.refs();
+        } finally {
+            mu.unlock();
+        }
+    }
+
     @Override
     public void decommit(FileRange fr) throws MemmapException {
         fr.checkPageAligned("fr");

@@ -425,6 +425,15 @@ final class Syscalls {
      * rest succeed doing nothing. Holes give ENOMEM after the rest is done.
      */
     void madvise(Context ctx, long addr, long length, MAdvice advice) throws MemmapException {
+        // gVisor's Madvise: the address and length first, then the advice; hints are ignored
+        // without looking at the vmas (so, unlike Linux, no ENOMEM for a hole).
+        if (!Pages.isPageAligned(addr)) {
+            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
+        }
+        if (length == 0) {
+            return;
+        }
+        AddrRange ar = pageRange(addr, length, Errno.EINVAL);
         switch (advice) {
             case REMOVE -> throw Errno.ENOSYS.exception("MADV_REMOVE");
             case HWPOISON -> throw Errno.EPERM.exception("MADV_HWPOISON");
@@ -433,13 +442,6 @@ final class Syscalls {
                 return;
             }
         }
-        if (!Pages.isPageAligned(addr)) {
-            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
-        }
-        if (length == 0) {
-            return;
-        }
-        AddrRange ar = pageRange(addr, length, Errno.EINVAL);
         withWriteLock(ctx, dropped -> {
             VmaLayer.Coverage c;
             if (advice == MAdvice.DONTNEED) {
@@ -529,6 +531,10 @@ final class Syscalls {
                 throw Errno.ENOMEM.exception("nothing is mapped at or after " + Pages.hex(pos));
             }
             while (true) {
+                if (Long.compareUnsigned(v.start(), ar.end()) >= 0) {
+                    unmapped = true; // a hole up to the end of the range (the next vma starts past it)
+                    break;
+                }
                 if (Long.compareUnsigned(pos, v.start()) < 0) {
                     unmapped = true;
                 }

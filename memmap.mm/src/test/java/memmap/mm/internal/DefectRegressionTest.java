@@ -305,6 +305,21 @@ class DefectRegressionTest {
         f.decRef(CTX);
     }
 
+    @Test
+    void found_msyncOfAHoleBeforeASharedFileMappingIsENOMEM() throws Exception {
+        // Found by ProgramModelTest (seed 2011): the next vma starting past the range made an ill-formed range.
+        FdMappable f = pagesFile("hole.bin");
+        MemoryManager mm = mm();
+        long base = 0x5000_0000_0000L;
+        mm.mmap(CTX, MMapOpts.builder().addr(base + 4 * P).fixed(true).length(2 * P).mappable(f).mappingIdentity(f).build());
+        assertEquals(Errno.ENOMEM, assertThrows(MemmapException.class, () -> mm.msync(CTX, base, 2 * P, true, false)).errno());
+        assertEquals(Errno.ENOMEM, assertThrows(MemmapException.class, () -> mm.msync(CTX, base + 2 * P, 4 * P, true, false)).errno(),
+                "a hole before the mapping: the mapped part is synced, then ENOMEM");
+        mm.msync(CTX, base + 4 * P, 2 * P, true, false);
+        mm.release(CTX);
+        f.decRef(CTX);
+    }
+
     // ---------------------------------------------------------------- 6: truncation stores the size first
 
     @Test
