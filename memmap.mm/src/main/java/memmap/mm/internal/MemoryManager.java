@@ -16,6 +16,7 @@ import memmap.api.MAdvice;
 import memmap.api.MLockMode;
 import memmap.api.MMapOpts;
 import memmap.api.MRemapMove;
+import memmap.api.MappingIdentity;
 import memmap.api.MemmapException;
 import memmap.api.MemoryFile;
 
@@ -28,8 +29,8 @@ import memmap.api.MemoryFile;
  *     isolate/change/merge helper;</li>
  * <li>{@link PmaLayer} ({@code pma.go}): pmas — private pages, cached translations,
  *     copy-on-write, invalidation — and {@link FastPath} ({@code address_space.go});</li>
- * <li>{@link Syscalls} ({@code syscalls.go}): mmap, munmap, mremap, mprotect, msync, madvise,
- *     mlock, setName, shm;</li>
+ * <li>{@link Syscalls} and {@link AttributeCalls} ({@code syscalls.go}): mmap, munmap, mremap,
+ *     msync, shm; mprotect, mlock, madvise, setName;</li>
  * <li>{@link Io} ({@code io.go}): read, write, zero, fault;</li>
  * <li>{@link Lifecycle} ({@code lifecycle.go}): fork, release;</li>
  * <li>{@link Migration}: this address space's part of a provider hot swap;</li>
@@ -75,6 +76,7 @@ public final class MemoryManager implements AddressSpace {
     final PmaLayer pmas = new PmaLayer(this);
     final Migration migration = new Migration(this);
     private final Syscalls syscalls = new Syscalls(this);
+    private final AttributeCalls attributes = new AttributeCalls(this);
     private final Io io = new Io(this);
 
     /** An empty address space taking private memory from {@code memoryFile} and no providers. */
@@ -99,7 +101,25 @@ public final class MemoryManager implements AddressSpace {
         return backings;
     }
 
-    // ---------------------------------------------------------------- system calls (Syscalls)
+    /** Runs {@code body} with mappingMu write-locked, then drops the identities it queued (after unlocking). */
+    <T> T withWriteLock(Context ctx, Body<T> body) throws MemmapException {
+        java.util.List<MappingIdentity> dropped = new java.util.ArrayList<>();
+        mappingMu.writeLock().lock();
+        try {
+            return body.run(dropped);
+        } finally {
+            mappingMu.writeLock().unlock();
+            dropped.forEach(id -> id.decRef(ctx));
+        }
+    }
+
+    /** A system call's body under {@link #withWriteLock}. */
+    @FunctionalInterface
+    interface Body<T> {
+        T run(java.util.List<MappingIdentity> dropped) throws MemmapException;
+    }
+
+    // ---------------------------------------------------------------- system calls (Syscalls, AttributeCalls)
 
     /**
      * Creates a mapping (spec §4.3) and returns its address.
@@ -151,7 +171,7 @@ public final class MemoryManager implements AddressSpace {
      */
     @Override
     public void mprotect(Context ctx, long addr, long length, AccessType perms) throws MemmapException {
-        syscalls.mprotect(ctx, addr, length, perms);
+        attributes.mprotect(ctx, addr, length, perms);
     }
 
     /**
@@ -173,7 +193,7 @@ public final class MemoryManager implements AddressSpace {
      */
     @Override
     public void madvise(Context ctx, long addr, long length, MAdvice advice) throws MemmapException {
-        syscalls.madvise(ctx, addr, length, advice);
+        attributes.madvise(ctx, addr, length, advice);
     }
 
     /**
@@ -186,24 +206,24 @@ public final class MemoryManager implements AddressSpace {
      */
     @Override
     public void mlock(Context ctx, long addr, long length, MLockMode mode) throws MemmapException {
-        syscalls.mlock(ctx, addr, length, mode);
+        attributes.mlock(ctx, addr, length, mode);
     }
 
     /** mlockall: {@code current} locks (and with EAGER backs) every vma now, {@code future} makes new mappings locked. */
     @Override
     public void mlockAll(Context ctx, boolean current, boolean future, MLockMode mode) throws MemmapException {
-        syscalls.mlockAll(ctx, current, future, mode);
+        attributes.mlockAll(ctx, current, future, mode);
     }
 
     /** munlockall: unlocks every vma and stops locking new ones. */
     @Override
     public void munlockAll(Context ctx) throws MemmapException {
-        syscalls.mlockAll(ctx, true, true, MLockMode.NONE);
+        attributes.mlockAll(ctx, true, true, MLockMode.NONE);
     }
 
     @Override
     public void setName(Context ctx, long addr, long length, String name) throws MemmapException {
-        syscalls.setName(ctx, addr, length, name);
+        attributes.setName(ctx, addr, length, name);
     }
 
     @Override

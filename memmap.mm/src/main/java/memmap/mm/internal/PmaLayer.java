@@ -307,6 +307,43 @@ final class PmaLayer {
         return IoResult.ok(done);
     }
 
+    // ---------------------------------------------------------------- population
+
+    /**
+     * Backs every page of the vmas in {@code ar} now (gVisor's populateVMA: translating for no
+     * access, so shared pages are not dirtied and private ones are not copied). A vma without
+     * permissions is skipped, or with {@code inaccessibleIsError} reported as EFAULT (what
+     * Linux's get_user_pages says, which mlock turns into ENOMEM). Returns the first error.
+     * Requires mappingMu, not activeMu.
+     */
+    MemmapError populateLocked(Context ctx, AddrRange ar, boolean inaccessibleIsError) {
+        MemmapError first = null;
+        for (Segment<Vma> v = mm.vmas.set.lowerBoundSegment(ar.start()); v != null && Long.compareUnsigned(v.start(), ar.end()) < 0;
+                v = v.nextSegment()) {
+            if (!v.value().effectivePerms().any()) {
+                if (inaccessibleIsError) {
+                    return Errno.EFAULT.withDetail("the mapping at " + Pages.hex(v.start()) + " has no permissions to populate");
+                }
+                continue;
+            }
+            long s = Long.compareUnsigned(v.start(), ar.start()) > 0 ? v.start() : ar.start();
+            long e = Long.compareUnsigned(v.end(), ar.end()) < 0 ? v.end() : ar.end();
+            lockForChange();
+            try {
+                PmaLayer.Prepared r = getPmasLocked(ctx, v, new AddrRange(s, e), AccessType.NO_ACCESS);
+                if (r.error() != null) {
+                    if (inaccessibleIsError) {
+                        return r.error();
+                    }
+                    first = first == null ? r.error() : first;
+                }
+            } finally {
+                unlock();
+            }
+        }
+        return first;
+    }
+
     // ---------------------------------------------------------------- invalidation
 
     /**

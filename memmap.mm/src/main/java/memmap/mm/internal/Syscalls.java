@@ -3,12 +3,10 @@ package memmap.mm.internal;
 import java.util.ArrayList;
 import java.util.List;
 
-import memmap.api.AccessType;
 import memmap.api.AddrRange;
 import memmap.api.Capability;
 import memmap.api.Context;
 import memmap.api.Errno;
-import memmap.api.MAdvice;
 import memmap.api.MLockMode;
 import memmap.api.MMapOpts;
 import memmap.api.MMapPlatformEffect;
@@ -17,7 +15,6 @@ import memmap.api.MappableRange;
 import memmap.api.MappingIdentity;
 import memmap.api.MemmapError;
 import memmap.api.MemmapException;
-import memmap.api.NameMut;
 import memmap.api.Pages;
 import memmap.api.ResourceLimits;
 import memmap.api.provider.Backing;
@@ -26,8 +23,9 @@ import memmap.api.provider.SysVSharedMemory;
 import memmap.api.segment.Segment;
 
 /**
- * The memory system calls (gVisor's {@code syscalls.go}): each validates its arguments in
- * Linux's order, then changes the vma layer, then the pma layer. A refused call changes
+ * The memory system calls that create, remove, move and write back mappings (gVisor's
+ * {@code syscalls.go}; the ones that change vma attributes are {@link AttributeCalls}): each
+ * validates its arguments in Linux's order, then changes the vma layer, then the pma layer. A refused call changes
  * nothing unless Linux's own semantics say otherwise (documented per call).
  *
  * <p>Locking: each call takes {@code mappingMu} itself (for writing unless noted); identity
@@ -36,8 +34,6 @@ import memmap.api.segment.Segment;
  */
 final class Syscalls {
     private final MemoryManager mm;
-    /** MCL_FUTURE's mode for new mappings. Guarded by mappingMu. */
-    private MLockMode defMLockMode = MLockMode.NONE;
 
     Syscalls(MemoryManager mm) {
         this.mm = mm;
@@ -45,23 +41,6 @@ final class Syscalls {
 
     private VmaLayer vmas() {
         return mm.vmas;
-    }
-
-    /** Runs {@code body} with mappingMu write-locked, then drops the identities it queued. */
-    private <T> T withWriteLock(Context ctx, Body<T> body) throws MemmapException {
-        List<MappingIdentity> dropped = new ArrayList<>();
-        mm.mappingMu.writeLock().lock();
-        try {
-            return body.run(dropped);
-        } finally {
-            mm.mappingMu.writeLock().unlock();
-            dropped.forEach(id -> id.decRef(ctx));
-        }
-    }
-
-    @FunctionalInterface
-    private interface Body<T> {
-        T run(List<MappingIdentity> dropped) throws MemmapException;
     }
 
     // ---------------------------------------------------------------- mmap, munmap
@@ -108,13 +87,13 @@ final class Syscalls {
         long off = offset;
         long a = addr;
         try {
-            return withWriteLock(ctx, dropped -> {
-                MLockMode mlock = MLockMode.max(o.mlockMode(), defMLockMode);
+            return mm.withWriteLock(ctx, dropped -> {
+                MLockMode mlock = MLockMode.max(o.mlockMode(), vmas().defMLockMode);
                 long start = vmas().createLocked(ctx, o, len.value(), off, a, mlock, dropped);
                 AddrRange ar = new AddrRange(start, start + len.value());
                 if (o.platformEffect().compareTo(MMapPlatformEffect.POPULATE) >= 0 || mlock == MLockMode.EAGER) {
                     // Spec §4.3: populate now; only with requirePlatformEffect does a failure undo the mmap.
-                    MemmapError err = populateLocked(ctx, ar, false);
+                    MemmapError err = mm.pmas.populateLocked(ctx, ar, false);
                     if (err != null && o.requirePlatformEffect() && o.platformEffect() != MMapPlatformEffect.DEFAULT) {
                         vmas().unmapLocked(ctx, ar, dropped);
                         throw err.toErrno().exception("populating " + ar + ": " + err.message());
@@ -140,7 +119,7 @@ final class Syscalls {
         if (!len.ok() || len.value() == 0 || !Pages.addFits(addr, len.value()) || addr + len.value() == 0) {
             throw Errno.EINVAL.exception("[" + Pages.hex(addr) + ", +" + Pages.hex(length) + ") overflows");
         }
-        withWriteLock(ctx, dropped -> {
+        mm.withWriteLock(ctx, dropped -> {
             vmas().unmapLocked(ctx, new AddrRange(addr, addr + len.value()), dropped);
             return null;
         });
@@ -158,7 +137,7 @@ final class Syscalls {
         if (!Pages.isPageAligned(addr)) {
             throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
         }
-        withWriteLock(ctx, dropped -> {
+        mm.withWriteLock(ctx, dropped -> {
             Segment<Vma> v = vmas().set.lowerBoundSegment(addr);
             while (v != null && !(v.value().mappable() instanceof SysVSharedMemory.Segment && v.start() - addr == v.value().off())) {
                 v = v.nextSegment();
@@ -196,7 +175,7 @@ final class Syscalls {
         if (oldLen0 != 0 && Long.compareUnsigned(oldAddr + oldLen0, oldAddr) <= 0) {
             throw Errno.EINVAL.exception("[" + Pages.hex(oldAddr) + ", +" + Pages.hex(oldLen0) + ") overflows");
         }
-        return withWriteLock(ctx, dropped -> {
+        return mm.withWriteLock(ctx, dropped -> {
             long oldLen = oldLen0;
             Segment<Vma> v = vmas().set.findSegment(oldAddr);
             if (v == null) {
@@ -231,7 +210,7 @@ final class Syscalls {
                         vmas().createLocked(ctx, extensionOpts(vma, oldEnd, newLen - oldLen, off), newLen - oldLen, off, oldEnd,
                                 vma.mlockMode(), dropped);
                         if (vma.mlockMode() == MLockMode.EAGER) {
-                            populateLocked(ctx, new AddrRange(oldAddr, oldAddr + newLen), false); // errors ignored, as gVisor does
+                            mm.pmas.populateLocked(ctx, new AddrRange(oldAddr, oldAddr + newLen), false); // errors ignored, as gVisor does
                         }
                         return oldAddr;
                     } catch (MemmapException e) {
@@ -307,7 +286,7 @@ final class Syscalls {
                 }
             }
             if (vma.mlockMode() == MLockMode.EAGER) {
-                populateLocked(ctx, newAR, false); // errors ignored, as gVisor does
+                mm.pmas.populateLocked(ctx, newAR, false); // errors ignored, as gVisor does
             }
             return dst;
         });
@@ -319,192 +298,6 @@ final class Syscalls {
                 .offset(off).perms(vma.realPerms()).maxPerms(vma.maxPerms()).isPrivate(vma.isPrivate())
                 .growsDown(vma.growsDown()).stack(vma.isStack()).mlockMode(vma.mlockMode()).name(vma.name())
                 .nameMut(vma.nameMut()).build();
-    }
-
-    // ---------------------------------------------------------------- calls that change vma attributes
-
-    /** mprotect (spec §4.8): no Mappable is told; {@code writable} and maxPerms never change. */
-    void mprotect(Context ctx, long addr, long length, AccessType perms) throws MemmapException {
-        if (!Pages.isPageAligned(addr)) {
-            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
-        }
-        if (length == 0) {
-            return;
-        }
-        AddrRange ar = pageRange(addr, length, Errno.ENOMEM);
-        AccessType effective = perms.effective();
-        withWriteLock(ctx, dropped -> {
-            VmaLayer.Coverage c = vmas().changeLocked(ar, true, piece -> {
-                Vma vma = piece.value();
-                if (!vma.maxPerms().supersetOf(effective)) {
-                    throw Errno.EACCES.exception(effective + " exceeds the maximum " + vma.maxPerms() + " at " + Pages.hex(piece.start()));
-                }
-                Vma changed = vma.withRealPerms(perms);
-                mm.pmas.reprotectLocked(new AddrRange(piece.start(), piece.end()), changed);
-                return changed;
-            });
-            if (!c.complete(ar)) {
-                throw Errno.ENOMEM.exception(Pages.hex(c.end()) + " is not mapped");
-            }
-            return null;
-        });
-    }
-
-    /** mlock/munlock (spec §4.13) over the page range around {@code [addr, addr + length)}. */
-    void mlock(Context ctx, long addr, long length, MLockMode mode) throws MemmapException {
-        long start = Pages.roundDown(addr);
-        Pages.Rounded len = Pages.roundUp(length + Pages.pageOffset(addr));
-        long end = start + len.value();
-        if (Long.compareUnsigned(end, start) < 0) {
-            throw Errno.EINVAL.exception("[" + Pages.hex(addr) + ", +" + Pages.hex(length) + ") overflows");
-        }
-        AddrRange ar = new AddrRange(start, end);
-        withWriteLock(ctx, dropped -> {
-            if (mode != MLockMode.NONE && !ctx.credentials().has(Capability.IPC_LOCK)) {
-                long limit = ctx.limits().memlock();
-                if (limit == 0) {
-                    throw Errno.EPERM.exception("RLIMIT_MEMLOCK is 0");
-                }
-                if (limit != ResourceLimits.INFINITY
-                        && Long.compareUnsigned(vmas().lockedAS + ar.length() - vmas().lockedIn(ar), limit) > 0) {
-                    throw Errno.ENOMEM.exception("RLIMIT_MEMLOCK: locking " + ar.length() + " more bytes passes " + limit);
-                }
-            }
-            if (ar.isEmpty()) {
-                return null;
-            }
-            VmaLayer.Coverage c = vmas().changeLocked(ar, true, piece -> piece.value().withMLockMode(mode));
-            if (!c.complete(ar)) {
-                throw Errno.ENOMEM.exception(Pages.hex(c.end()) + " is not mapped");
-            }
-            if (mode == MLockMode.EAGER) {
-                MemmapError err = populateLocked(ctx, ar, true);
-                if (err != null) {
-                    // Linux's __mlock_posix_error_return: EFAULT is ENOMEM, ENOMEM is EAGAIN, the rest as they are.
-                    Errno e = err.toErrno();
-                    Errno reported = e.equals(Errno.EFAULT) ? Errno.ENOMEM : e.equals(Errno.ENOMEM) ? Errno.EAGAIN : e;
-                    throw reported.exception("populating " + ar + ": " + err.message());
-                }
-            }
-            return null;
-        });
-    }
-
-    /** mlockall: {@code current} locks every vma now (EAGER backs them too, errors ignored as in Linux); {@code future} new ones. */
-    void mlockAll(Context ctx, boolean current, boolean future, MLockMode mode) throws MemmapException {
-        if (!current && !future) {
-            throw Errno.EINVAL.exception("mlockall needs MCL_CURRENT or MCL_FUTURE");
-        }
-        withWriteLock(ctx, dropped -> {
-            if (current) {
-                if (mode != MLockMode.NONE && !ctx.credentials().has(Capability.IPC_LOCK)) {
-                    long limit = ctx.limits().memlock();
-                    if (limit == 0) {
-                        throw Errno.EPERM.exception("RLIMIT_MEMLOCK is 0");
-                    }
-                    if (limit != ResourceLimits.INFINITY && Long.compareUnsigned(vmas().usageAS, limit) > 0) {
-                        throw Errno.ENOMEM.exception("RLIMIT_MEMLOCK: " + vmas().usageAS + " bytes mapped pass " + limit);
-                    }
-                }
-                AddrRange all = new AddrRange(0, -1L);
-                vmas().changeLocked(all, false, piece -> piece.value().withMLockMode(mode));
-                if (mode == MLockMode.EAGER) {
-                    populateLocked(ctx, all, false);
-                }
-            }
-            if (future) {
-                defMLockMode = mode;
-            }
-            return null;
-        });
-    }
-
-    /**
-     * madvise (spec §4.14): DONTNEED drops every pma in the range (private copies lost) and is
-     * EINVAL on mlocked vmas; DONTFORK/DOFORK mark vmas; REMOVE is ENOSYS, HWPOISON EPERM; the
-     * rest succeed doing nothing. Holes give ENOMEM after the rest is done.
-     */
-    void madvise(Context ctx, long addr, long length, MAdvice advice) throws MemmapException {
-        // gVisor's Madvise: the address and length first, then the advice; hints are ignored
-        // without looking at the vmas (so, unlike Linux, no ENOMEM for a hole).
-        if (!Pages.isPageAligned(addr)) {
-            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
-        }
-        if (length == 0) {
-            return;
-        }
-        AddrRange ar = pageRange(addr, length, Errno.EINVAL);
-        switch (advice) {
-            case REMOVE -> throw Errno.ENOSYS.exception("MADV_REMOVE");
-            case HWPOISON -> throw Errno.EPERM.exception("MADV_HWPOISON");
-            case DONTNEED, DONTFORK, DOFORK -> { }
-            default -> {
-                return;
-            }
-        }
-        withWriteLock(ctx, dropped -> {
-            VmaLayer.Coverage c;
-            if (advice == MAdvice.DONTNEED) {
-                c = dontNeedLocked(ar);
-            } else {
-                c = vmas().changeLocked(ar, false, piece -> piece.value().withDontfork(advice == MAdvice.DONTFORK));
-            }
-            if (!c.complete(ar)) {
-                throw Errno.ENOMEM.exception("part of [" + Pages.hex(ar.start()) + ", " + Pages.hex(ar.end()) + ") is not mapped");
-            }
-            return null;
-        });
-    }
-
-    /** MADV_DONTNEED: no vma changes, every pma of the mapped parts goes. */
-    private VmaLayer.Coverage dontNeedLocked(AddrRange ar) throws MemmapException {
-        long pos = ar.start();
-        boolean hole = false;
-        for (Segment<Vma> v = vmas().set.lowerBoundSegment(ar.start()); v != null && Long.compareUnsigned(v.start(), ar.end()) < 0;
-                v = v.nextSegment()) {
-            if (Long.compareUnsigned(v.start(), pos) > 0) {
-                hole = true;
-            }
-            if (v.value().mlockMode() != MLockMode.NONE) {
-                throw Errno.EINVAL.exception("MADV_DONTNEED on the mlocked mapping at " + Pages.hex(v.start()));
-            }
-            long s = Long.compareUnsigned(v.start(), ar.start()) > 0 ? v.start() : ar.start();
-            long e = Long.compareUnsigned(v.end(), ar.end()) < 0 ? v.end() : ar.end();
-            mm.pmas.invalidateLocked(new AddrRange(s, e), true);
-            pos = v.end();
-        }
-        return new VmaLayer.Coverage(pos, hole);
-    }
-
-    /** PR_SET_VMA_ANON_NAME. */
-    void setName(Context ctx, long addr, long length, String name) throws MemmapException {
-        if (name != null) {
-            for (char c : name.toCharArray()) {
-                if (c <= 0x1f || c >= 0x7f || c == '\\' || c == '`' || c == '$' || c == '[' || c == ']') {
-                    throw Errno.EINVAL.exception("name = \"" + name + "\" has the character " + (int) c + ", which names may not");
-                }
-            }
-        }
-        if (!Pages.isPageAligned(addr)) {
-            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
-        }
-        if (length == 0) {
-            return;
-        }
-        AddrRange ar = pageRange(addr, length, Errno.EINVAL);
-        withWriteLock(ctx, dropped -> {
-            VmaLayer.Coverage c = vmas().changeLocked(ar, false, piece -> {
-                Vma vma = piece.value();
-                if (vma.nameMut() == NameMut.DISALLOWED) {
-                    throw Errno.EBADF.exception("the mapping at " + Pages.hex(piece.start()) + " may not be renamed");
-                }
-                return vma.withName(name == null ? "" : (vma.nameMut() == NameMut.ANON ? "[anon:" : "[anon_shmem:") + name + "]");
-            });
-            if (!c.complete(ar)) {
-                throw Errno.ENOMEM.exception("part of [" + Pages.hex(ar.start()) + ", " + Pages.hex(ar.end()) + ") is not mapped");
-            }
-            return null;
-        });
     }
 
     // ---------------------------------------------------------------- msync
@@ -574,43 +367,6 @@ final class Syscalls {
         if (unmapped) {
             throw Errno.ENOMEM.exception("part of [" + Pages.hex(ar.start()) + ", " + Pages.hex(ar.end()) + ") is not mapped");
         }
-    }
-
-    // ---------------------------------------------------------------- population
-
-    /**
-     * Backs every page of the vmas in {@code ar} now (gVisor's populateVMA: translating for no
-     * access, so shared pages are not dirtied and private ones are not copied). A vma without
-     * permissions is skipped, or with {@code inaccessibleIsError} reported as EFAULT (what
-     * Linux's get_user_pages says, which mlock turns into ENOMEM). Returns the first error.
-     * Requires mappingMu.
-     */
-    MemmapError populateLocked(Context ctx, AddrRange ar, boolean inaccessibleIsError) {
-        MemmapError first = null;
-        for (Segment<Vma> v = vmas().set.lowerBoundSegment(ar.start()); v != null && Long.compareUnsigned(v.start(), ar.end()) < 0;
-                v = v.nextSegment()) {
-            if (!v.value().effectivePerms().any()) {
-                if (inaccessibleIsError) {
-                    return Errno.EFAULT.withDetail("the mapping at " + Pages.hex(v.start()) + " has no permissions to populate");
-                }
-                continue;
-            }
-            long s = Long.compareUnsigned(v.start(), ar.start()) > 0 ? v.start() : ar.start();
-            long e = Long.compareUnsigned(v.end(), ar.end()) < 0 ? v.end() : ar.end();
-            mm.pmas.lockForChange();
-            try {
-                PmaLayer.Prepared r = mm.pmas.getPmasLocked(ctx, v, new AddrRange(s, e), AccessType.NO_ACCESS);
-                if (r.error() != null) {
-                    if (inaccessibleIsError) {
-                        return r.error();
-                    }
-                    first = first == null ? r.error() : first;
-                }
-            } finally {
-                mm.pmas.unlock();
-            }
-        }
-        return first;
     }
 
     /** {@code [addr, addr + roundUp(length))}, or {@code overflow} naming the range. */

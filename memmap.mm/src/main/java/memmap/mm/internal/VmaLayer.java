@@ -42,6 +42,8 @@ final class VmaLayer {
     long usageAS;
     long lockedAS;
     long dataAS;
+    /** MCL_FUTURE's mode for new mappings. */
+    MLockMode defMLockMode = MLockMode.NONE;
 
     VmaLayer(MemoryManager mm) {
         this.mm = mm;

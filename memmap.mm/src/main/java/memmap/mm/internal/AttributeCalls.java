@@ -1,0 +1,218 @@
+package memmap.mm.internal;
+
+import memmap.api.AccessType;
+import memmap.api.AddrRange;
+import memmap.api.Capability;
+import memmap.api.Context;
+import memmap.api.Errno;
+import memmap.api.MAdvice;
+import memmap.api.MLockMode;
+import memmap.api.MemmapError;
+import memmap.api.MemmapException;
+import memmap.api.NameMut;
+import memmap.api.Pages;
+import memmap.api.ResourceLimits;
+import memmap.api.segment.Segment;
+
+/**
+ * The system calls that change vma attributes (gVisor's {@code syscalls.go}: MProtect, MLock,
+ * MLockAll, MAdvise, SetVMAName): each is a few lines around {@link VmaLayer#changeLocked},
+ * the one isolate/change/merge helper, which computes a split piece's offset in one place and
+ * keeps pmas inside vmas. Each takes {@code mappingMu} for writing.
+ */
+final class AttributeCalls {
+    private final MemoryManager mm;
+
+    AttributeCalls(MemoryManager mm) {
+        this.mm = mm;
+    }
+
+    private VmaLayer vmas() {
+        return mm.vmas;
+    }
+
+    /** mprotect (spec §4.8): no Mappable is told; {@code writable} and maxPerms never change. */
+    void mprotect(Context ctx, long addr, long length, AccessType perms) throws MemmapException {
+        if (!Pages.isPageAligned(addr)) {
+            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
+        }
+        if (length == 0) {
+            return;
+        }
+        AddrRange ar = Syscalls.pageRange(addr, length, Errno.ENOMEM);
+        AccessType effective = perms.effective();
+        mm.withWriteLock(ctx, dropped -> {
+            VmaLayer.Coverage c = vmas().changeLocked(ar, true, piece -> {
+                Vma vma = piece.value();
+                if (!vma.maxPerms().supersetOf(effective)) {
+                    throw Errno.EACCES.exception(effective + " exceeds the maximum " + vma.maxPerms() + " at " + Pages.hex(piece.start()));
+                }
+                Vma changed = vma.withRealPerms(perms);
+                mm.pmas.reprotectLocked(new AddrRange(piece.start(), piece.end()), changed);
+                return changed;
+            });
+            if (!c.complete(ar)) {
+                throw Errno.ENOMEM.exception(Pages.hex(c.end()) + " is not mapped");
+            }
+            return null;
+        });
+    }
+
+    /** mlock/munlock (spec §4.13) over the page range around {@code [addr, addr + length)}. */
+    void mlock(Context ctx, long addr, long length, MLockMode mode) throws MemmapException {
+        long start = Pages.roundDown(addr);
+        Pages.Rounded len = Pages.roundUp(length + Pages.pageOffset(addr));
+        long end = start + len.value();
+        if (Long.compareUnsigned(end, start) < 0) {
+            throw Errno.EINVAL.exception("[" + Pages.hex(addr) + ", +" + Pages.hex(length) + ") overflows");
+        }
+        AddrRange ar = new AddrRange(start, end);
+        mm.withWriteLock(ctx, dropped -> {
+            if (mode != MLockMode.NONE && !ctx.credentials().has(Capability.IPC_LOCK)) {
+                long limit = ctx.limits().memlock();
+                if (limit == 0) {
+                    throw Errno.EPERM.exception("RLIMIT_MEMLOCK is 0");
+                }
+                if (limit != ResourceLimits.INFINITY
+                        && Long.compareUnsigned(vmas().lockedAS + ar.length() - vmas().lockedIn(ar), limit) > 0) {
+                    throw Errno.ENOMEM.exception("RLIMIT_MEMLOCK: locking " + ar.length() + " more bytes passes " + limit);
+                }
+            }
+            if (ar.isEmpty()) {
+                return null;
+            }
+            VmaLayer.Coverage c = vmas().changeLocked(ar, true, piece -> piece.value().withMLockMode(mode));
+            if (!c.complete(ar)) {
+                throw Errno.ENOMEM.exception(Pages.hex(c.end()) + " is not mapped");
+            }
+            if (mode == MLockMode.EAGER) {
+                MemmapError err = mm.pmas.populateLocked(ctx, ar, true);
+                if (err != null) {
+                    // Linux's __mlock_posix_error_return: EFAULT is ENOMEM, ENOMEM is EAGAIN, the rest as they are.
+                    Errno e = err.toErrno();
+                    Errno reported = e.equals(Errno.EFAULT) ? Errno.ENOMEM : e.equals(Errno.ENOMEM) ? Errno.EAGAIN : e;
+                    throw reported.exception("populating " + ar + ": " + err.message());
+                }
+            }
+            return null;
+        });
+    }
+
+    /** mlockall: {@code current} locks every vma now (EAGER backs them too, errors ignored as in Linux); {@code future} new ones. */
+    void mlockAll(Context ctx, boolean current, boolean future, MLockMode mode) throws MemmapException {
+        if (!current && !future) {
+            throw Errno.EINVAL.exception("mlockall needs MCL_CURRENT or MCL_FUTURE");
+        }
+        mm.withWriteLock(ctx, dropped -> {
+            if (current) {
+                if (mode != MLockMode.NONE && !ctx.credentials().has(Capability.IPC_LOCK)) {
+                    long limit = ctx.limits().memlock();
+                    if (limit == 0) {
+                        throw Errno.EPERM.exception("RLIMIT_MEMLOCK is 0");
+                    }
+                    if (limit != ResourceLimits.INFINITY && Long.compareUnsigned(vmas().usageAS, limit) > 0) {
+                        throw Errno.ENOMEM.exception("RLIMIT_MEMLOCK: " + vmas().usageAS + " bytes mapped pass " + limit);
+                    }
+                }
+                AddrRange all = new AddrRange(0, -1L);
+                vmas().changeLocked(all, false, piece -> piece.value().withMLockMode(mode));
+                if (mode == MLockMode.EAGER) {
+                    mm.pmas.populateLocked(ctx, all, false);
+                }
+            }
+            if (future) {
+                vmas().defMLockMode = mode;
+            }
+            return null;
+        });
+    }
+
+    /**
+     * madvise (spec §4.14): DONTNEED drops every pma in the range (private copies lost) and is
+     * EINVAL on mlocked vmas; DONTFORK/DOFORK mark vmas; REMOVE is ENOSYS, HWPOISON EPERM; the
+     * rest succeed doing nothing. Holes give ENOMEM after the rest is done.
+     */
+    void madvise(Context ctx, long addr, long length, MAdvice advice) throws MemmapException {
+        // gVisor's Madvise: the address and length first, then the advice; hints are ignored
+        // without looking at the vmas (so, unlike Linux, no ENOMEM for a hole).
+        if (!Pages.isPageAligned(addr)) {
+            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
+        }
+        if (length == 0) {
+            return;
+        }
+        AddrRange ar = Syscalls.pageRange(addr, length, Errno.EINVAL);
+        switch (advice) {
+            case REMOVE -> throw Errno.ENOSYS.exception("MADV_REMOVE");
+            case HWPOISON -> throw Errno.EPERM.exception("MADV_HWPOISON");
+            case DONTNEED, DONTFORK, DOFORK -> { }
+            default -> {
+                return;
+            }
+        }
+        mm.withWriteLock(ctx, dropped -> {
+            VmaLayer.Coverage c;
+            if (advice == MAdvice.DONTNEED) {
+                c = dontNeedLocked(ar);
+            } else {
+                c = vmas().changeLocked(ar, false, piece -> piece.value().withDontfork(advice == MAdvice.DONTFORK));
+            }
+            if (!c.complete(ar)) {
+                throw Errno.ENOMEM.exception("part of [" + Pages.hex(ar.start()) + ", " + Pages.hex(ar.end()) + ") is not mapped");
+            }
+            return null;
+        });
+    }
+
+    /** MADV_DONTNEED: no vma changes, every pma of the mapped parts goes. */
+    private VmaLayer.Coverage dontNeedLocked(AddrRange ar) throws MemmapException {
+        long pos = ar.start();
+        boolean hole = false;
+        for (Segment<Vma> v = vmas().set.lowerBoundSegment(ar.start()); v != null && Long.compareUnsigned(v.start(), ar.end()) < 0;
+                v = v.nextSegment()) {
+            if (Long.compareUnsigned(v.start(), pos) > 0) {
+                hole = true;
+            }
+            if (v.value().mlockMode() != MLockMode.NONE) {
+                throw Errno.EINVAL.exception("MADV_DONTNEED on the mlocked mapping at " + Pages.hex(v.start()));
+            }
+            long s = Long.compareUnsigned(v.start(), ar.start()) > 0 ? v.start() : ar.start();
+            long e = Long.compareUnsigned(v.end(), ar.end()) < 0 ? v.end() : ar.end();
+            mm.pmas.invalidateLocked(new AddrRange(s, e), true);
+            pos = v.end();
+        }
+        return new VmaLayer.Coverage(pos, hole);
+    }
+
+    /** PR_SET_VMA_ANON_NAME. */
+    void setName(Context ctx, long addr, long length, String name) throws MemmapException {
+        if (name != null) {
+            for (char c : name.toCharArray()) {
+                if (c <= 0x1f || c >= 0x7f || c == '\\' || c == '`' || c == '$' || c == '[' || c == ']') {
+                    throw Errno.EINVAL.exception("name = \"" + name + "\" has the character " + (int) c + ", which names may not");
+                }
+            }
+        }
+        if (!Pages.isPageAligned(addr)) {
+            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
+        }
+        if (length == 0) {
+            return;
+        }
+        AddrRange ar = Syscalls.pageRange(addr, length, Errno.EINVAL);
+        mm.withWriteLock(ctx, dropped -> {
+            VmaLayer.Coverage c = vmas().changeLocked(ar, false, piece -> {
+                Vma vma = piece.value();
+                if (vma.nameMut() == NameMut.DISALLOWED) {
+                    throw Errno.EBADF.exception("the mapping at " + Pages.hex(piece.start()) + " may not be renamed");
+                }
+                return vma.withName(name == null ? "" : (vma.nameMut() == NameMut.ANON ? "[anon:" : "[anon_shmem:") + name + "]");
+            });
+            if (!c.complete(ar)) {
+                throw Errno.ENOMEM.exception("part of [" + Pages.hex(ar.start()) + ", " + Pages.hex(ar.end()) + ") is not mapped");
+            }
+            return null;
+        });
+    }
+
+}
