@@ -29,7 +29,9 @@ import memmap.posix.Posix;
  * memmap.mm, same run as the kernel's own: a 64 KiB copy out of the address space with
  * translations cached (target ≥ 0.9× MemorySegment.copy), an 8-byte read (aim ≤ 20 ns),
  * mmap+munmap of anonymous memory (target ≤ 0.2× the kernel's pair), and the first write to
- * fresh anonymous memory per page (target ≤ 0.5× the kernel's).
+ * fresh anonymous memory per page (target ≤ 0.5× the kernel's) — also with 100,000 small vmas
+ * (each with its page backed) in the address space, the shape of a runtime with many small
+ * mappings, where every fault searches big vma and pma sets.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -43,8 +45,12 @@ public class AddressSpaceBench {
     @Param({"4096", "2097152"})
     public long mapLength;
 
+    /** Small vmas (one backed page each, a hole between neighbours) in {@link #crowded}. */
+    static final int SMALL_VMAS = 100_000;
+
     MemfdMemoryFile mf;
     MemoryManager mm;
+    MemoryManager crowded;
     long hot;
     Arena arena;
     MemorySegment dst;
@@ -61,11 +67,18 @@ public class AddressSpaceBench {
         rawSrc = arena.allocate(64 * 1024, 4096);
         eight = arena.allocate(8, 8);
         mm.zero(CTX, hot, 1L << 20); // back every page: translations cached
+        crowded = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, mf);
+        long base = 0x1000_0000_0000L;
+        for (int i = 0; i < SMALL_VMAS; i++) {
+            long a = crowded.mmap(CTX, MMapOpts.builder().addr(base + 2 * i * P).fixed(true).length(P).isPrivate(true).build());
+            crowded.write(CTX, a, eight.asSlice(0, 1));
+        }
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
         mm.release(CTX);
+        crowded.release(CTX);
         arena.close();
         mf.release();
     }
@@ -108,6 +121,17 @@ public class AddressSpaceBench {
             mm.write(CTX, a + off, eight.asSlice(0, 1));
         }
         mm.munmap(CTX, a, PAGES * P);
+        return a;
+    }
+
+    /** As {@link #firstWrite}, in an address space that also holds {@value #SMALL_VMAS} small backed vmas. */
+    @Benchmark
+    public long firstWriteAmong100kVmas() throws MemmapException {
+        long a = crowded.mmap(CTX, MMapOpts.builder().length(PAGES * P).isPrivate(true).build());
+        for (long off = 0; off < PAGES * P; off += P) {
+            crowded.write(CTX, a + off, eight.asSlice(0, 1));
+        }
+        crowded.munmap(CTX, a, PAGES * P);
         return a;
     }
 

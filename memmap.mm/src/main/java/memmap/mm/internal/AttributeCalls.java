@@ -33,13 +33,10 @@ final class AttributeCalls {
 
     /** mprotect (spec §4.8): no Mappable is told; {@code writable} and maxPerms never change. */
     void mprotect(Context ctx, long addr, long length, AccessType perms) throws MemmapException {
-        if (!Pages.isPageAligned(addr)) {
-            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
-        }
-        if (length == 0) {
+        AddrRange ar = Syscalls.alignedRange(addr, length, Errno.ENOMEM);
+        if (ar == null) {
             return;
         }
-        AddrRange ar = Syscalls.pageRange(addr, length, Errno.ENOMEM);
         AccessType effective = perms.effective();
         mm.withWriteLock(ctx, dropped -> {
             VmaLayer.Coverage c = vmas().changeLocked(ar, true, piece -> {
@@ -135,13 +132,10 @@ final class AttributeCalls {
     void madvise(Context ctx, long addr, long length, MAdvice advice) throws MemmapException {
         // gVisor's Madvise: the address and length first, then the advice; hints are ignored
         // without looking at the vmas (so, unlike Linux, no ENOMEM for a hole).
-        if (!Pages.isPageAligned(addr)) {
-            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
-        }
-        if (length == 0) {
+        AddrRange ar = Syscalls.alignedRange(addr, length, Errno.EINVAL);
+        if (ar == null) {
             return;
         }
-        AddrRange ar = Syscalls.pageRange(addr, length, Errno.EINVAL);
         switch (advice) {
             case REMOVE -> throw Errno.ENOSYS.exception("MADV_REMOVE");
             case HWPOISON -> throw Errno.EPERM.exception("MADV_HWPOISON");
@@ -193,13 +187,10 @@ final class AttributeCalls {
                 }
             }
         }
-        if (!Pages.isPageAligned(addr)) {
-            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
-        }
-        if (length == 0) {
+        AddrRange ar = Syscalls.alignedRange(addr, length, Errno.EINVAL);
+        if (ar == null) {
             return;
         }
-        AddrRange ar = Syscalls.pageRange(addr, length, Errno.EINVAL);
         mm.withWriteLock(ctx, dropped -> {
             VmaLayer.Coverage c = vmas().changeLocked(ar, false, piece -> {
                 Vma vma = piece.value();

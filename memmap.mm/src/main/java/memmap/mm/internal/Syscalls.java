@@ -308,13 +308,10 @@ final class Syscalls {
      * mlocked vma is EBUSY. A hole gives ENOMEM after the rest is done.
      */
     void msync(Context ctx, long addr, long length, boolean sync, boolean invalidate) throws MemmapException {
-        if (!Pages.isPageAligned(addr)) {
-            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
-        }
-        if (length == 0) {
+        AddrRange ar = alignedRange(addr, length, Errno.ENOMEM);
+        if (ar == null) {
             return;
         }
-        AddrRange ar = pageRange(addr, length, Errno.ENOMEM);
         boolean unmapped = false;
         long pos = ar.start();
         mm.mappingMu.readLock().lock();
@@ -367,6 +364,19 @@ final class Syscalls {
         if (unmapped) {
             throw Errno.ENOMEM.exception("part of [" + Pages.hex(ar.start()) + ", " + Pages.hex(ar.end()) + ") is not mapped");
         }
+    }
+
+    /**
+     * The page range of a call that takes a page-aligned address and any length (mprotect,
+     * madvise, msync, setName): null for a zero length (nothing to do).
+     *
+     * @throws MemmapException EINVAL naming {@code addr} if it is not page-aligned; {@code overflow} if the range wraps
+     */
+    static AddrRange alignedRange(long addr, long length, Errno overflow) throws MemmapException {
+        if (!Pages.isPageAligned(addr)) {
+            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
+        }
+        return length == 0 ? null : pageRange(addr, length, overflow);
     }
 
     /** {@code [addr, addr + roundUp(length))}, or {@code overflow} naming the range. */
