@@ -204,8 +204,11 @@ public final class MappedFd implements MemmapFile {
     }
 
     /**
-     * Forces the mapped, written pages of {@code fr} to the file and the file's data to storage
-     * (msync of the chunk mappings that exist, then fdatasync).
+     * Forces the mapped, written pages of {@code fr} to storage, and no other page: msync of
+     * the chunk mappings over exactly {@code fr} (Linux's msync: vfs_fsync_range; a chunk not
+     * mapped now is mapped for the call), or fdatasync for a file that cannot be mapped. Writing back a
+     * page outside the range would be visible: the kernel zeroes the part of the last page past
+     * the end of the file whenever it writes that page back.
      */
     public void sync(FileRange fr) throws MemmapException {
         mu.lock();
@@ -213,15 +216,29 @@ public final class MappedFd implements MemmapFile {
             if (closed) {
                 return;
             }
-            for (long c = fr.start() & -CHUNK; c < fr.end(); c += CHUNK) {
+            if (!mappable) {
+                Posix.fdatasync(fd); // written through buffered I/O: there is nothing to msync
+                return;
+            }
+            // msync(MS_SYNC) of a mapping is the kernel's vfs_fsync_range over exactly that file
+            // range (data, and the metadata needed to read it back), as a C program's msync: no
+            // page outside the range is written back. A chunk whose mapping is gone (its pages
+            // dropped after they were written) is mapped for the call.
+            for (long c = fr.start() & -CHUNK; Long.compareUnsigned(c, fr.end()) < 0; c += CHUNK) {
+                long s = Math.max(c, fr.start() & -Pages.PAGE_SIZE);
+                long e = Math.min(c + CHUNK, fr.end());
                 Chunk ch = chunks.get(c);
                 if (ch != null && ch.mapping != null) {
-                    long s = Math.max(c, fr.start() & -Pages.PAGE_SIZE);
-                    long e = Math.min(c + CHUNK, fr.end());
                     Posix.msync(ch.mapping.asSlice(s - c), e - s, Posix.MS_SYNC);
+                } else {
+                    MemorySegment m = Posix.mmap(e - s, Posix.PROT_READ, Posix.MAP_SHARED, fd, s);
+                    try {
+                        Posix.msync(m, e - s, Posix.MS_SYNC);
+                    } finally {
+                        Posix.munmap(m, e - s);
+                    }
                 }
             }
-            Posix.fdatasync(fd);
         } finally {
             mu.unlock();
         }

@@ -320,6 +320,41 @@ class DefectRegressionTest {
         f.decRef(CTX);
     }
 
+    @Test
+    void found_msyncWritesBackOnlyItsRange() throws Exception {
+        // Found by KernelOracleTest (seed 14963): msync of one page fdatasync'ed the whole file, so
+        // the kernel wrote back the last page too and zeroed the bytes written past the end of the
+        // file there, which Linux's msync of that one page leaves in the page cache.
+        FdMappable f = pagesFile("tail.bin");
+        f.setSize(CTX, 6 * P + 0x68d);
+        MemoryManager mm = mm();
+        long a = mm.mmap(CTX, MMapOpts.builder().length(7 * P).mappable(f).mappingIdentity(f).build());
+        assertEquals(IoResult.ok(0x100), mm.write(CTX, a + 6 * P + 0x600, MemorySegment.ofArray(filled(0x100, 0x77))));
+        assertEquals(IoResult.ok(1), write(mm, a + 5 * P, (byte) 1));
+        mm.msync(CTX, a + 5 * P, P, true, false);
+        assertArrayEquals(filled(0x100, 0x77), read(mm, a + 6 * P + 0x600, 0x100), "the last page was not written back");
+        mm.release(CTX);
+        f.decRef(CTX);
+    }
+
+    @Test
+    void found_msyncWritesBackOnlyItsRangeAlsoAfterItsPagesWereUnmapped() throws Exception {
+        // The same (seed 14963's second minimal program): the written pages' chunk mapping was gone
+        // by the time of the msync, which then fdatasync'ed the whole file.
+        FdMappable f = pagesFile("tail2.bin");
+        f.setSize(CTX, 6 * P + 0x68d);
+        MemoryManager mm = mm();
+        long a = mm.mmap(CTX, MMapOpts.builder().length(7 * P).mappable(f).mappingIdentity(f).build());
+        assertEquals(IoResult.ok(0x100), mm.write(CTX, a + 6 * P + 0x600, MemorySegment.ofArray(filled(0x100, 0x77))));
+        mm.munmap(CTX, a, 7 * P); // the last pma goes: the chunk mapping closes
+        long b = mm.mmap(CTX, MMapOpts.builder().length(P).mappable(f).mappingIdentity(f).offset(5 * P).build());
+        mm.msync(CTX, b, P, true, false);
+        long c = mm.mmap(CTX, MMapOpts.builder().length(P).mappable(f).mappingIdentity(f).offset(6 * P).build());
+        assertArrayEquals(filled(0x100, 0x77), read(mm, c + 0x600, 0x100), "the last page was not written back");
+        mm.release(CTX);
+        f.decRef(CTX);
+    }
+
     // ---------------------------------------------------------------- 6: truncation stores the size first
 
     @Test

@@ -155,8 +155,15 @@ final class Differential {
                     String ko = k.readPage(p, page);
                     String mo = m.readPage(p, page);
                     if (!ko.equals(mo)) {
-                        return new Outcome("at the end, page " + page + " of p" + p + ":\n  linux:  " + abbrev(ko) + "\n  memmap: "
-                                + abbrev(mo), null, i);
+                        int at = 0;
+                        while (at < Math.min(ko.length(), mo.length()) && ko.charAt(at) == mo.charAt(at)) {
+                            at++;
+                        }
+                        int from = Math.max(0, at - 40);
+                        String where = at > ko.indexOf(' ', 3) + 3 ? " (first difference at byte " + Long.toHexString((at - ko.indexOf(' ', 3) - 3) / 2)
+                                + " of the page)" : "";
+                        return new Outcome("at the end, page " + page + " of p" + p + where + ":\n  linux:  ..." + abbrev(ko.substring(from))
+                                + "\n  memmap: ..." + abbrev(mo.substring(from)), null, i);
                     }
                 }
             }
