@@ -79,6 +79,13 @@ public class AddressSpaceBench {
     public void tearDown() {
         mm.release(CTX);
         crowded.release(CTX);
+        if (kernelPages != null) {
+            try {
+                Posix.munmap(kernelPages, PAGES * P);
+            } catch (MemmapException e) {
+                throw new IllegalStateException(e);
+            }
+        }
         arena.close();
         mf.release();
     }
@@ -133,6 +140,34 @@ public class AddressSpaceBench {
         }
         crowded.munmap(CTX, a, PAGES * P);
         return a;
+    }
+
+    int next;
+    MemorySegment kernelPages;
+
+    /**
+     * A page fault among {@value #SMALL_VMAS} small vmas: one of them (in turn) loses its page
+     * (MADV_DONTNEED) and is written again — a free, a vma and pma lookup in the big sets, an
+     * allocation and a fresh pma — the way a runtime with many small mappings faults.
+     */
+    @Benchmark
+    public IoResult refaultAmong100kVmas() throws MemmapException {
+        long a = 0x1000_0000_0000L + 2 * (next++ % SMALL_VMAS) * P;
+        crowded.madvise(CTX, a, P, memmap.api.MAdvice.DONTNEED);
+        return crowded.write(CTX, a, eight.asSlice(0, 1));
+    }
+
+    /** The kernel's: one 4 KiB page (of {@value #PAGES}, in turn) dropped with MADV_DONTNEED and written again. */
+    @Benchmark
+    public MemorySegment refaultKernel() throws MemmapException {
+        if (kernelPages == null) {
+            kernelPages = Posix.mmap(PAGES * P, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_PRIVATE | Posix.MAP_ANONYMOUS, -1, 0);
+            Posix.madvise(kernelPages, PAGES * P, Posix.MADV_NOHUGEPAGE);
+        }
+        MemorySegment page = kernelPages.asSlice((next++ % PAGES) * P, P);
+        Posix.madvise(page, P, Posix.MADV_DONTNEED);
+        page.set(ValueLayout.JAVA_BYTE, 0, (byte) 1);
+        return page;
     }
 
     /** The kernel's: {@value #PAGES} fresh 4 KiB pages (MADV_NOHUGEPAGE), one byte written per page. */

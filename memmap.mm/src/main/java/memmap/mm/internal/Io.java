@@ -42,20 +42,14 @@ final class Io {
         IoResult apply(Block block, long at);
     }
 
+    /** The full path of CopyIn (the caller tried {@link MemoryManager}'s fast path first). */
     IoResult read(Context ctx, long addr, MemorySegment dst) {
-        IoResult fast = fastCopy(addr, dst, false);
-        if (fast != null) {
-            return fast;
-        }
         return copy(ctx, addr, dst.byteSize(), AccessType.READ,
                 (block, at) -> Block.copy(Block.ofSafe(dst.asSlice(at, block.length())), block));
     }
 
+    /** The full path of CopyOut (the caller tried {@link MemoryManager}'s fast path first). */
     IoResult write(Context ctx, long addr, MemorySegment src) {
-        IoResult fast = fastCopy(addr, src, true);
-        if (fast != null) {
-            return fast;
-        }
         return copy(ctx, addr, src.byteSize(), AccessType.WRITE,
                 (block, at) -> Block.copy(block, Block.ofSafe(src.asSlice(at, block.length()))));
     }
@@ -87,16 +81,6 @@ final class Io {
             }
         } finally {
             mm.mappingMu.readLock().unlock();
-        }
-    }
-
-    /** The fast path: under activeMu only (see {@link FastPath}'s invariant). */
-    private IoResult fastCopy(long addr, MemorySegment mem, boolean write) {
-        mm.activeMu.lock();
-        try {
-            return mm.pmas.fast.copy(addr, mem, write, mm.pmas.version);
-        } finally {
-            mm.activeMu.unlock();
         }
     }
 

@@ -241,13 +241,28 @@ public final class MemoryManager implements AddressSpace {
     /** Copies {@code dst.byteSize()} bytes at {@code addr} into {@code dst} (gVisor's CopyIn). */
     @Override
     public IoResult read(Context ctx, long addr, MemorySegment dst) {
-        return io.read(ctx, addr, dst);
+        IoResult r = fastCopy(addr, dst, false);
+        return r != null ? r : io.read(ctx, addr, dst);
     }
 
     /** Copies {@code src} to {@code addr} (gVisor's CopyOut). */
     @Override
     public IoResult write(Context ctx, long addr, MemorySegment src) {
-        return io.write(ctx, addr, src);
+        IoResult r = fastCopy(addr, src, true);
+        return r != null ? r : io.write(ctx, addr, src);
+    }
+
+    /**
+     * The fast path, under activeMu only (see {@link FastPath}'s invariant): kept apart from
+     * the full path so that it stays small enough for the JIT to inline into the caller.
+     */
+    private IoResult fastCopy(long addr, MemorySegment mem, boolean write) {
+        activeMu.lock();
+        try {
+            return pmas.fast.copy(addr, mem, write, pmas.version);
+        } finally {
+            activeMu.unlock();
+        }
     }
 
     /** Zeroes {@code length} bytes at {@code addr} (gVisor's ZeroOut). */
