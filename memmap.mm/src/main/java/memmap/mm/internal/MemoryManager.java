@@ -336,23 +336,24 @@ public final class MemoryManager implements AddressSpace {
     /** Bytes mapped (RLIMIT_AS's measure). */
     @Override
     public long usageAS() {
-        return readCounter(0);
+        return readCounter(() -> vmas.usageAS);
     }
 
     /** Bytes of private, writable, not-growsDown mappings (RLIMIT_DATA's measure). */
     public long dataAS() {
-        return readCounter(1);
+        return readCounter(() -> vmas.dataAS);
     }
 
     /** Bytes of mlocked mappings. */
     public long lockedAS() {
-        return readCounter(2);
+        return readCounter(() -> vmas.lockedAS);
     }
 
-    private long readCounter(int which) {
+    /** A vma-layer counter, read under mappingMu. */
+    private long readCounter(java.util.function.LongSupplier counter) {
         mappingMu.readLock().lock();
         try {
-            return which == 0 ? vmas.usageAS : which == 1 ? vmas.dataAS : vmas.lockedAS;
+            return counter.getAsLong();
         } finally {
             mappingMu.readLock().unlock();
         }

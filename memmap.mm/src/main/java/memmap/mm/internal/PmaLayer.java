@@ -58,7 +58,11 @@ final class PmaLayer {
     /** Bumped (under activeMu) whenever a pma may change; the fast path trusts its entry only at the same version. */
     long version;
     /** While a fork copies into this (new) address space, invalidations are queued here and replayed after. */
-    private List<Object[]> captured;
+    private List<Captured> captured;
+
+    /** An invalidation queued while a fork copies into this address space. */
+    private record Captured(AddrRange ar, InvalidateOpts opts) {
+    }
 
     PmaLayer(MemoryManager mm) {
         this.mm = mm;
@@ -355,7 +359,7 @@ final class PmaLayer {
         lockForChange();
         try {
             if (captured != null) {
-                captured.add(new Object[] {ar, opts});
+                captured.add(new Captured(ar, opts));
                 return;
             }
             invalidateLocked(ar, opts.invalidatePrivate());
@@ -376,11 +380,11 @@ final class PmaLayer {
 
     /** Stops queuing and applies what was queued. Requires activeMu. */
     void replayCapturedLocked() {
-        List<Object[]> q = captured;
+        List<Captured> q = captured;
         captured = null;
         if (q != null) {
-            for (Object[] inv : q) {
-                invalidateLocked((AddrRange) inv[0], ((InvalidateOpts) inv[1]).invalidatePrivate());
+            for (Captured c : q) {
+                invalidateLocked(c.ar(), c.opts().invalidatePrivate());
             }
         }
     }

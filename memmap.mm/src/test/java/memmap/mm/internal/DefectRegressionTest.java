@@ -62,7 +62,7 @@ class DefectRegressionTest {
     @BeforeEach
     void setUp() throws MemmapException {
         mf = new MemfdMemoryFile("mm-defects", 2L << 20, 1L << 30, 0, false);
-        anon = new AnonymousProvider(mf, MemoryManagerIoTestConfig.config(), Map.of("component.id", 1L));
+        anon = MemoryManagerIoTestConfig.anonymous(mf);
     }
 
     @AfterEach

@@ -110,65 +110,63 @@ final class Differential {
     }
 
     private Outcome compare(List<Step> program, OracleSubjects.Kernel k, OracleSubjects.Memmap m) throws Exception {
-        {
-            int i = 0;
-            for (Step s : program) {
-                i++;
-                List<String> before = s.op() == Op.MREMAP && m.procs.size() > s.proc() ? OracleSubjects.inWindow(
-                        m.procs.get(s.proc()).maps(OracleSubjects.Memmap.CTX).lines().toList()) : List.of();
-                String ko = k.apply(s);
-                String mo;
-                try {
-                    mo = m.apply(s);
-                } catch (RuntimeException | AssertionError e) {
-                    return new Outcome("step " + i + " " + s + ": memmap threw " + e, null, i);
+        int i = 0;
+        for (Step s : program) {
+            i++;
+            List<String> before = s.op() == Op.MREMAP && m.procs.size() > s.proc() ? OracleSubjects.inWindow(
+                    m.procs.get(s.proc()).maps(OracleSubjects.Memmap.CTX).lines().toList()) : List.of();
+            String ko = k.apply(s);
+            String mo;
+            try {
+                mo = m.apply(s);
+            } catch (RuntimeException | AssertionError e) {
+                return new Outcome("step " + i + " " + s + ": memmap threw " + e, null, i);
+            }
+            if (!Objects.equals(ko, mo)) {
+                Justified j = justify(new Mismatch(s, ko, mo, before, false));
+                if (j == null) {
+                    return new Outcome("step " + i + " " + s + ":\n  linux:  " + ko + "\n  memmap: " + mo, null, i);
                 }
-                if (!Objects.equals(ko, mo)) {
-                    Justified j = justify(new Mismatch(s, ko, mo, before, false));
-                    if (j == null) {
-                        return new Outcome("step " + i + " " + s + ":\n  linux:  " + ko + "\n  memmap: " + mo, null, i);
-                    }
+                justifiedCounts.merge(j.id(), 1, Integer::sum);
+                if (!j.statesStayEqual()) {
+                    return new Outcome(null, j, i);
+                }
+            }
+            if (ko == null) {
+                continue;
+            }
+            String mapsDiff = compareMaps(k.maps(), m.maps());
+            if (mapsDiff != null) {
+                Justified j = justify(new Mismatch(s, ko, mo, before, true));
+                if (j != null) {
                     justifiedCounts.merge(j.id(), 1, Integer::sum);
-                    if (!j.statesStayEqual()) {
-                        return new Outcome(null, j, i);
-                    }
                 }
-                if (ko == null) {
-                    continue;
-                }
-                String mapsDiff = compareMaps(k.maps(), m.maps());
-                if (mapsDiff != null) {
-                    Justified j = justify(new Mismatch(s, ko, mo, before, true));
-                    if (j != null) {
-                        justifiedCounts.merge(j.id(), 1, Integer::sum);
-                    }
-                    return j != null ? new Outcome(null, j, i) : new Outcome("step " + i + " " + s + " (" + ko + "): " + mapsDiff, null, i);
-                }
-                try {
-                    m.procs.forEach(MemoryManager::checkInvariants);
-                } catch (RuntimeException e) {
-                    return new Outcome("step " + i + " " + s + ": memmap's invariants broke: " + e.getMessage(), null, i);
-                }
+                return j != null ? new Outcome(null, j, i) : new Outcome("step " + i + " " + s + " (" + ko + "): " + mapsDiff, null, i);
             }
-            for (int p = 0; p < k.procs(); p++) {
-                for (int page = 0; page < WINDOW_PAGES; page++) {
-                    String ko = k.readPage(p, page);
-                    String mo = m.readPage(p, page);
-                    if (!ko.equals(mo)) {
-                        int at = 0;
-                        while (at < Math.min(ko.length(), mo.length()) && ko.charAt(at) == mo.charAt(at)) {
-                            at++;
-                        }
-                        int from = Math.max(0, at - 40);
-                        String where = at > ko.indexOf(' ', 3) + 3 ? " (first difference at byte " + Long.toHexString((at - ko.indexOf(' ', 3) - 3) / 2)
-                                + " of the page)" : "";
-                        return new Outcome("at the end, page " + page + " of p" + p + where + ":\n  linux:  ..." + abbrev(ko.substring(from))
-                                + "\n  memmap: ..." + abbrev(mo.substring(from)), null, i);
-                    }
-                }
+            try {
+                m.procs.forEach(MemoryManager::checkInvariants);
+            } catch (RuntimeException e) {
+                return new Outcome("step " + i + " " + s + ": memmap's invariants broke: " + e.getMessage(), null, i);
             }
-            return new Outcome(null, null, i);
         }
+        for (int p = 0; p < k.procs(); p++) {
+            for (int page = 0; page < WINDOW_PAGES; page++) {
+                String ko = k.readPage(p, page);
+                String mo = m.readPage(p, page);
+                if (!ko.equals(mo)) {
+                    int at = 0;
+                    while (at < Math.min(ko.length(), mo.length()) && ko.charAt(at) == mo.charAt(at)) {
+                        at++;
+                    }
+                    int from = Math.max(0, at - 40);
+                    String where = at > ko.indexOf(' ', 3) + 3 ? " (first difference at byte " + Long.toHexString((at - ko.indexOf(' ', 3) - 3) / 2)
+                            + " of the page)" : "";
+                    return new Outcome("at the end, page " + page + " of p" + p + where + ":\n  linux:  ..." + abbrev(ko.substring(from))
+                            + "\n  memmap: ..." + abbrev(mo.substring(from)), null, i);
+                }
+            }
+        }
+        return new Outcome(null, null, i);
     }
 
     private static String abbrev(String s) {

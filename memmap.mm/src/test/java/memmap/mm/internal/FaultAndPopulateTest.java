@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -45,7 +44,7 @@ class FaultAndPopulateTest {
     @BeforeEach
     void setUp() throws MemmapException {
         mf = new MemfdMemoryFile("mm-fault", 2L << 20, 1L << 30, 0, false);
-        anon = new AnonymousProvider(mf, MemoryManagerIoTestConfig.config(), Map.of("component.id", 1L));
+        anon = MemoryManagerIoTestConfig.anonymous(mf);
     }
 
     @AfterEach

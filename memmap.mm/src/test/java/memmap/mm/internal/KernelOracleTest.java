@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -50,7 +49,7 @@ class KernelOracleTest {
         String out = new String(cc.getInputStream().readAllBytes());
         assertEquals(0, cc.waitFor(), "cc " + src + " failed:\n" + out);
         mf = new MemfdMemoryFile("mm-oracle", 2L << 20, 1L << 30, 0, false);
-        anon = new AnonymousProvider(mf, MemoryManagerIoTestConfig.config(), Map.of("component.id", 1L));
+        anon = MemoryManagerIoTestConfig.anonymous(mf);
     }
 
     @AfterAll

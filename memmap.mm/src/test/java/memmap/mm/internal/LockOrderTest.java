@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -110,7 +109,7 @@ class LockOrderTest {
     @Test
     void everyCallIntoAMappableHoldsTheRightLocks() throws Exception {
         MemfdMemoryFile mf = new MemfdMemoryFile("lock-order", 2L << 20, 1L << 30, 0, false);
-        AnonymousProvider anon = new AnonymousProvider(mf, MemoryManagerIoTestConfig.config(), Map.of("component.id", 1L));
+        AnonymousProvider anon = MemoryManagerIoTestConfig.anonymous(mf);
         Backing b = anon.create(CTX, new BackingRequest.Anonymous(16 * P));
         Checking m = new Checking(b.mappable());
         MemoryManager mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, Backings.of(mf, anon));

@@ -6,7 +6,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -40,7 +39,7 @@ class MemoryManagerCallsTest {
     @BeforeEach
     void setUp() throws MemmapException {
         mf = new MemfdMemoryFile("mm-calls", 2L << 20, 1L << 30, 0, false);
-        anon = new AnonymousProvider(mf, MemoryManagerIoTestConfig.config(), Map.of("component.id", 1L));
+        anon = MemoryManagerIoTestConfig.anonymous(mf);
     }
 
     @AfterEach

@@ -6,6 +6,11 @@ import memmap.anon.internal.AnonymousProvider;
 final class MemoryManagerIoTestConfig {
     private MemoryManagerIoTestConfig() {}
 
+    /** The anonymous provider the address-space tests use, over {@code mf}. */
+    static AnonymousProvider anonymous(memmap.api.MemoryFile mf) {
+        return new AnonymousProvider(mf, config(), java.util.Map.of("component.id", 1L));
+    }
+
     static AnonymousProvider.Config config() {
         return new AnonymousProvider.Config() {
             @Override

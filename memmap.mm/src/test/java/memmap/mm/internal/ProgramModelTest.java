@@ -38,7 +38,7 @@ class ProgramModelTest {
     @BeforeAll
     static void setUp() throws Exception {
         mf = new MemfdMemoryFile("mm-model", 2L << 20, 1L << 30, 0, false);
-        anon = new AnonymousProvider(mf, MemoryManagerIoTestConfig.config(), Map.of("component.id", 1L));
+        anon = MemoryManagerIoTestConfig.anonymous(mf);
     }
 
     @AfterAll

@@ -56,7 +56,7 @@ class StressTest {
     void threadsMixingEveryCallOnOneAddressSpace() throws Exception {
         long seconds = Long.getLong("memmap.stress.seconds", 60);
         MemfdMemoryFile mf = new MemfdMemoryFile("mm-stress", 2L << 20, 1L << 30, 0, false);
-        AnonymousProvider anon = new AnonymousProvider(mf, MemoryManagerIoTestConfig.config(), Map.of("component.id", 1L));
+        AnonymousProvider anon = MemoryManagerIoTestConfig.anonymous(mf);
         Path f = Files.write(dir.resolve("stress"), new byte[(int) (8 * P)]);
         int fd = Posix.open(f.toString(), Posix.O_RDWR | Posix.O_CLOEXEC, 0);
         FdMappable file = new FdMappableCache().get(fd, Posix.fstat(fd), f.toString(), true, true, true);
