@@ -20,16 +20,21 @@ public record Errno(int code, String name, String detail) implements MemmapError
     public static final Errno EFAULT = new Errno(14, "EFAULT", "");
     public static final Errno EBUSY = new Errno(16, "EBUSY", "");
     public static final Errno EEXIST = new Errno(17, "EEXIST", "");
+    public static final Errno EXDEV = new Errno(18, "EXDEV", "");
     public static final Errno ENODEV = new Errno(19, "ENODEV", "");
+    public static final Errno ENOTDIR = new Errno(20, "ENOTDIR", "");
+    public static final Errno EISDIR = new Errno(21, "EISDIR", "");
     public static final Errno EINVAL = new Errno(22, "EINVAL", "");
     public static final Errno ENOSPC = new Errno(28, "ENOSPC", "");
+    public static final Errno EROFS = new Errno(30, "EROFS", "");
     public static final Errno ENOSYS = new Errno(38, "ENOSYS", "");
+    public static final Errno ELOOP = new Errno(40, "ELOOP", "");
     public static final Errno EOVERFLOW = new Errno(75, "EOVERFLOW", "");
     public static final Errno EIDRM = new Errno(43, "EIDRM", "");
     public static final Errno EHWPOISON = new Errno(133, "EHWPOISON", "");
 
     private static final Errno[] KNOWN = {EPERM, ENOENT, EINTR, EIO, EBADF, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY,
-        EEXIST, ENODEV, EINVAL, ENOSPC, ENOSYS, EOVERFLOW, EIDRM, EHWPOISON};
+        EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENOSPC, EROFS, ENOSYS, ELOOP, EOVERFLOW, EIDRM, EHWPOISON};
 
     /** The errno with Linux code {@code code} (named if known, else {@code errno N}), with a detail. */
     public static Errno of(int code, String detail) {

@@ -31,7 +31,8 @@ import java.util.Objects;
  * @param stack MAP_STACK; no mandatory semantics
  * @param platformEffect the synchronous effect on the platform address space
  * @param mlockMode memory locking of the mapping
- * @param name the name shown in maps; empty to use the identity's
+ * @param name the name shown in maps; empty to use the identity's; no control characters
+ *     (IllegalArgumentException: a newline would forge lines in maps)
  * @param nameMut the effect of PR_SET_VMA_ANON_NAME on the mapping
  * @param force skip address validation; requires {@code fixed} and {@code unmap}
  * @param requirePlatformEffect fail mmap if the platform effect cannot be achieved
@@ -67,6 +68,13 @@ public record MMapOpts(
         Objects.requireNonNull(mlockMode, "mlockMode");
         Objects.requireNonNull(nameMut, "nameMut");
         name = name == null ? "" : name;
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                throw new IllegalArgumentException("name = \"" + name.replace("\n", "\\n") + "\" has the control character 0x"
+                        + Integer.toHexString(c) + " at " + i + ": a name is one line of maps");
+            }
+        }
         if (unmap && !fixed) {
             throw new IllegalArgumentException("unmap = true requires fixed = true");
         }

@@ -254,8 +254,16 @@ public final class FdMappable implements Resizable, MappingIdentity {
         return refs.get();
     }
 
+    /** The file's path, with {@code " (deleted)"} once it has no name left (as Linux's maps prints it). */
     @Override
     public String mappedName(Context ctx) {
+        try {
+            if (Posix.fstat(file.fd()).links() == 0) {
+                return name + " (deleted)";
+            }
+        } catch (MemmapException e) {
+            // A descriptor no longer open: the name it had.
+        }
         return name;
     }
 

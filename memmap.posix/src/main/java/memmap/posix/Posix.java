@@ -50,6 +50,24 @@ public final class Posix {
     public static final int O_CREAT = 0x40;
     public static final int O_EXCL = 0x80;
     public static final int O_CLOEXEC = 0x80000;
+    public static final int O_DIRECTORY = 0x10000;
+    public static final int O_PATH = 0x200000;
+    public static final int O_NOCTTY = 0x100;
+    public static final int S_IFSOCK = 0140000;
+    public static final int S_IFLNK = 0120000;
+    public static final int S_IFBLK = 0060000;
+    public static final int F_GETFL = 3;
+    public static final int F_SETFL = 4;
+    /** openat2's {@code RESOLVE_NO_MAGICLINKS}: no /proc/self/fd-style links. */
+    public static final long RESOLVE_NO_MAGICLINKS = 0x02;
+    /** openat2's {@code RESOLVE_BENEATH}: every component resolved stays beneath the directory. */
+    public static final long RESOLVE_BENEATH = 0x08;
+    /** statfs f_type of procfs. */
+    public static final long PROC_SUPER_MAGIC = 0x9fa0;
+    /** statfs f_type of sysfs. */
+    public static final long SYSFS_MAGIC = 0x62656572;
+    /** The directory-relative calls' "the current directory". */
+    public static final int AT_FDCWD = -100;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -79,6 +97,16 @@ public final class Posix {
     private static final MethodHandle MUNLOCK = downcall("munlock", FunctionDescriptor.of(INT, ADDR, LONG));
     private static final MethodHandle FSTAT = downcall("fstat", FunctionDescriptor.of(INT, INT, ADDR));
     private static final MethodHandle OPEN = downcall("open", FunctionDescriptor.of(INT, ADDR, INT, INT));
+    private static final MethodHandle OPENAT = downcall("openat", FunctionDescriptor.of(INT, INT, ADDR, INT, INT));
+    private static final MethodHandle FSTATFS = downcall("fstatfs", FunctionDescriptor.of(INT, INT, ADDR));
+    private static final MethodHandle FCNTL = LINKER.downcallHandle(LIBC.find("fcntl").orElseThrow(),
+            FunctionDescriptor.of(INT, INT, INT, INT), Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
+    private static final MethodHandle READLINKAT = downcall("readlinkat", FunctionDescriptor.of(LONG, INT, ADDR, ADDR, LONG));
+    /** {@code syscall(SYS_openat2, dirfd, path, how, size)}: glibc has no wrapper. */
+    private static final MethodHandle SYSCALL4 = LINKER.downcallHandle(LIBC.find("syscall").orElseThrow(),
+            FunctionDescriptor.of(LONG, LONG, INT, ADDR, ADDR, LONG), Linker.Option.firstVariadicArg(1),
+            Linker.Option.captureCallState("errno"));
+    private static final long SYS_OPENAT2 = 437; // the same number on x86-64 and aarch64
     private static final MethodHandle UNLINK = downcall("unlink", FunctionDescriptor.of(INT, ADDR));
     private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(INT, INT));
     private static final MethodHandle GETPID = LINKER.downcallHandle(LIBC.find("getpid").orElseThrow(), FunctionDescriptor.of(INT));
@@ -324,8 +352,10 @@ public final class Posix {
      * @param mode st_mode
      * @param size st_size
      * @param blocks st_blocks (512-byte units)
+     * @param links st_nlink (0 once the file is deleted)
+     * @param rdev st_rdev, the device a device file stands for
      */
-    public record Stat(long device, long inode, int mode, long size, long blocks) {
+    public record Stat(long device, long inode, int mode, long size, long blocks, long links, long rdev) {
         /** Bytes really allocated to the file. */
         public long allocatedBytes() {
             return blocks * 512;
@@ -334,6 +364,11 @@ public final class Posix {
         /** The device as Linux's internal {@code major << 20 | minor} (glibc's dev_t is new_encode_dev). */
         public long linuxDevice() {
             return linuxDeviceId(device);
+        }
+
+        /** Whether this is the character device {@code /dev/zero} (1, 5), wherever it is. */
+        public boolean isDevZero() {
+            return (mode & S_IFMT) == S_IFCHR && linuxDeviceId(rdev) == ((1L << 20) | 5);
         }
 
         /** glibc's dev_t (new_encode_dev) as Linux's internal {@code major << 20 | minor}. */
@@ -353,7 +388,9 @@ public final class Posix {
             // x86-64: dev 0, ino 8, nlink 16, mode 24, uid 28, gid 32, rdev 40, size 48, blksize 56, blocks 64.
             // aarch64 (generic): dev 0, ino 8, mode 16, nlink 20, uid 24, gid 28, rdev 32, size 48, blksize 56, blocks 64.
             int mode = st.get(INT, x86 ? 24 : 16);
-            return new Stat(st.get(LONG, 0), st.get(LONG, 8), mode, st.get(LONG, 48), st.get(LONG, 64));
+            long links = x86 ? st.get(LONG, 16) : st.get(INT, 20) & 0xffffffffL;
+            return new Stat(st.get(LONG, 0), st.get(LONG, 8), mode, st.get(LONG, 48), st.get(LONG, 64), links,
+                    st.get(LONG, x86 ? 40 : 32));
         } catch (MemmapException e) {
             throw e;
         } catch (Throwable t) {
@@ -398,6 +435,81 @@ public final class Posix {
     public static int getpid() {
         try {
             return (int) GETPID.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code openat(dirfd, path, flags, mode)}. */
+    public static int openat(int dirfd, String path, int flags, int mode) throws MemmapException {
+        try (Arena a = Arena.ofConfined()) {
+            return check((int) OPENAT.invokeExact(CAPTURE_BUFFER.get(), dirfd, a.allocateFrom(path), flags, mode),
+                    "openat(" + dirfd + ", " + path + ")");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code openat2(dirfd, path, {flags, mode, resolve})}.
+     *
+     * @throws MemmapException ENOSYS where the kernel (or a seccomp filter) does not have it
+     */
+    public static int openat2(int dirfd, String path, int flags, int mode, long resolve) throws MemmapException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment how = a.allocate(24, 8); // struct open_how { u64 flags, mode, resolve; }
+            how.set(LONG, 0, flags & 0xffffffffL);
+            how.set(LONG, 8, mode & 0xffffffffL);
+            how.set(LONG, 16, resolve);
+            long rc = (long) SYSCALL4.invokeExact(CAPTURE_BUFFER.get(), SYS_OPENAT2, dirfd, a.allocateFrom(path), how, 24L);
+            if (rc < 0) {
+                throw failure("openat2(" + dirfd + ", " + path + ")");
+            }
+            return (int) rc;
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code fstatfs(fd).f_type}: the file system's magic number. */
+    public static long fstatfsType(int fd) throws MemmapException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(128, 8); // struct statfs; f_type is its first word
+            check((int) FSTATFS.invokeExact(CAPTURE_BUFFER.get(), fd, st), "fstatfs(" + fd + ")");
+            return st.get(LONG, 0);
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code fcntl(fd, cmd, arg)} for the integer-argument commands. */
+    public static int fcntl(int fd, int cmd, int arg) throws MemmapException {
+        try {
+            return check((int) FCNTL.invokeExact(CAPTURE_BUFFER.get(), fd, cmd, arg), "fcntl(" + fd + ", " + cmd + ")");
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code readlinkat(dirfd, path)}: the target of a symbolic link. */
+    public static String readlinkat(int dirfd, String path) throws MemmapException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(4097);
+            long n = (long) READLINKAT.invokeExact(CAPTURE_BUFFER.get(), dirfd, a.allocateFrom(path), buf, 4096L);
+            if (n < 0) {
+                throw failure("readlinkat(" + dirfd + ", " + path + ")");
+            }
+            return new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (MemmapException e) {
+            throw e;
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -35,6 +35,9 @@ public sealed interface BackingRequest {
     record HostFile(Path path, boolean writable) implements BackingRequest {
         public HostFile {
             Objects.requireNonNull(path, "path");
+            if (path.toString().isEmpty()) {
+                throw new IllegalArgumentException("path = \"\" is empty: name a file");
+            }
         }
 
         @Override
@@ -48,11 +51,18 @@ public sealed interface BackingRequest {
      * through the shared-memory provider's own registry.
      *
      * @param name the segment name, without {@code /}
-     * @param size bytes; the segment is created or grown to at least this size if non-zero
+     * @param size bytes; the segment is grown to at least this size if non-zero
+     * @param create whether a missing segment is created ({@code O_CREAT}); without it, a
+     *     name that does not exist is ENOENT
      */
-    record SharedMemory(String name, long size) implements BackingRequest {
+    record SharedMemory(String name, long size, boolean create) implements BackingRequest {
         public SharedMemory {
             Objects.requireNonNull(name, "name");
+        }
+
+        /** A segment created if missing. */
+        public SharedMemory(String name, long size) {
+            this(name, size, true);
         }
 
         @Override

@@ -66,32 +66,24 @@ public record Block(MemorySegment segment, boolean needSafecopy) {
 
     /**
      * This Block without its first {@code n} bytes; empty if {@code n >= length()}.
-     *
-     * @throws IllegalArgumentException if {@code n} is negative
+     * {@code n} is unsigned (gVisor's uint64): 2^63 and more drop or take everything.
      */
     public Block dropFirst(long n) {
-        if (n < 0) {
-            throw new IllegalArgumentException("n = " + n + " is negative");
-        }
         if (n == 0) {
             return this;
         }
-        return n >= length() ? EMPTY : new Block(segment.asSlice(n), needSafecopy);
+        return Long.compareUnsigned(n, length()) >= 0 ? EMPTY : new Block(segment.asSlice(n), needSafecopy);
     }
 
     /**
      * The first {@code n} bytes of this Block; this Block if {@code n >= length()}.
-     *
-     * @throws IllegalArgumentException if {@code n} is negative
+     * {@code n} is unsigned (gVisor's uint64): 2^63 and more drop or take everything.
      */
     public Block takeFirst(long n) {
-        if (n < 0) {
-            throw new IllegalArgumentException("n = " + n + " is negative");
-        }
         if (n == 0) {
             return EMPTY;
         }
-        return n >= length() ? this : new Block(segment.asSlice(0, n), needSafecopy);
+        return Long.compareUnsigned(n, length()) >= 0 ? this : new Block(segment.asSlice(0, n), needSafecopy);
     }
 
     /** The bytes as a new array. */

@@ -106,17 +106,13 @@ public final class BlockSeq {
     /**
      * The sequence without its first {@code n} bytes (possibly across Blocks); empty if
      * {@code n >= numBytes()}.
-     *
-     * @throws IllegalArgumentException if {@code n} is negative
+     * {@code n} is unsigned (gVisor's uint64): 2^63 and more drop or take everything.
      */
     public BlockSeq dropFirst(long n) {
-        if (n < 0) {
-            throw new IllegalArgumentException("n = " + n + " is negative");
-        }
         if (n == 0) {
             return this;
         }
-        if (n >= limit) {
+        if (Long.compareUnsigned(n, limit) >= 0) {
             return EMPTY;
         }
         int i = index;
@@ -135,17 +131,13 @@ public final class BlockSeq {
 
     /**
      * The first {@code n} bytes; empty if {@code n == 0}, unchanged if {@code n >= numBytes()}.
-     *
-     * @throws IllegalArgumentException if {@code n} is negative
+     * {@code n} is unsigned (gVisor's uint64): 2^63 and more drop or take everything.
      */
     public BlockSeq takeFirst(long n) {
-        if (n < 0) {
-            throw new IllegalArgumentException("n = " + n + " is negative");
-        }
         if (n == 0) {
             return EMPTY;
         }
-        return n >= limit ? this : new BlockSeq(blocks, index, headOffset, n);
+        return Long.compareUnsigned(n, limit) >= 0 ? this : new BlockSeq(blocks, index, headOffset, n);
     }
 
     /** Calls {@code f} on each Block in order. */

@@ -100,13 +100,16 @@ class BlockSeqTest {
     }
 
     @Test
-    void negativeCountsAreRejected() {
-        BlockSeq bs = seq(List.of("foo"), -1, -1);
-        var e = assertThrows(IllegalArgumentException.class, () -> bs.dropFirst(-1));
-        assertEquals("n = -1 is negative", e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> bs.takeFirst(-1));
-        assertThrows(IllegalArgumentException.class, () -> block("x").dropFirst(-1));
-        assertThrows(IllegalArgumentException.class, () -> block("x").takeFirst(-1));
+    void countsAreUnsignedLikeGVisorsUint64() {
+        BlockSeq bs = seq(List.of("foo", "bar"), -1, -1);
+        for (long n : new long[] {-1L, Long.MIN_VALUE, 1L << 63 | 5, -4096L}) {
+            assertTrue(bs.dropFirst(n).isEmpty(), "dropFirst(" + Long.toUnsignedString(n) + ") drops everything");
+            assertSame(bs, bs.takeFirst(n), "takeFirst(" + Long.toUnsignedString(n) + ") takes everything");
+            assertTrue(block("x").dropFirst(n).isEmpty());
+            assertEquals("x", text(block("x").takeFirst(n)));
+        }
+        assertEquals("obar", text(bs.dropFirst(2).head()) + text(bs.dropFirst(2).tail().head()));
+        assertEquals(6, bs.takeFirst(Long.MAX_VALUE).numBytes());
     }
 
     @Test

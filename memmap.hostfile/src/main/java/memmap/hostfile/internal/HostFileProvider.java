@@ -5,14 +5,13 @@ import memmap.posix.FdMappable;
 import memmap.posix.FdMappableCache;
 
 import java.io.IOException;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystems;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -29,6 +28,7 @@ import memmap.api.provider.BackingKind;
 import memmap.api.provider.BackingProvider;
 import memmap.api.provider.BackingRequest;
 import memmap.api.provider.ProviderUsage;
+import memmap.posix.Beneath;
 import memmap.posix.Posix;
 
 /**
@@ -36,13 +36,29 @@ import memmap.posix.Posix;
  * {@link FdMappable}s, one per (device, inode) so that all mappings of a file are
  * coherent.
  *
- * <p>With a root directory configured, every path is resolved inside it: relative paths
- * against it, absolute paths and symbolic links followed, and anything whose real path
- * leaves the root — through {@code ..}, an absolute path or a link — is refused with EACCES
- * before anything is opened.
+ * <p><b>What may be mapped</b> (as Linux's mmap allows): regular files, opened read-write where
+ * the caller may (one descriptor then serves every mapping), else read-only — and a read-only
+ * file maps privately, or shared without write ({@link Backing.MapAs#READ_ONLY}); only a
+ * shared <em>writable</em> mapping of it is EACCES. {@code /dev/zero} maps as new anonymous
+ * memory, shared or private ({@link Backing.MapAs#ANONYMOUS}). Refused, before any mapping
+ * exists: directories (EISDIR when writing is asked for, else ENODEV), FIFOs, sockets, block
+ * and other character devices, and procfs and sysfs files (ENODEV: Linux has no mmap for
+ * them).
+ *
+ * <p><b>Confinement.</b> With a root directory configured, every path — relative to the root,
+ * or absolute and inside it — is opened <em>beneath</em> the root's descriptor
+ * ({@link Beneath}: {@code openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)}, else a
+ * component-by-component {@code openat(O_NOFOLLOW)} walk), so that nothing outside the root can
+ * be opened whatever is renamed or replaced by a link meanwhile. Symbolic links are followed
+ * while they stay inside. A path that leaves the root is EACCES, and the message names the
+ * path as the caller gave it, never what it resolved to outside.
  *
  * <p>Deactivation releases the provider: it opens nothing more, and every file it opened
  * stays mapped and working until its last reference is dropped.
+ *
+ * <p>Thread safety: {@link #create} may be called concurrently; it holds the read side of the
+ * root descriptor's lock, deactivation the write side (so the descriptor is never closed, and
+ * its number never reused, under an open).
  */
 @Component(service = BackingProvider.class, property = BackingProvider.KIND + "=hostfile",
         configurationPid = HostFileProvider.PID, immediate = true)
@@ -55,7 +71,8 @@ public final class HostFileProvider implements BackingProvider {
     @ObjectClassDefinition(name = "memmap host files", description = "How host files are opened and mapped.")
     public @interface Config {
         @AttributeDefinition(name = "Root directory",
-                description = "If set, only files whose real path lies inside this directory can be opened.", required = false)
+                description = "If set, only files inside this directory can be opened (opened beneath it, whatever is renamed meanwhile).",
+                required = false)
         String rootDirectory() default "";
 
         @AttributeDefinition(name = "No mmap",
@@ -65,6 +82,11 @@ public final class HostFileProvider implements BackingProvider {
     }
 
     private final Path root;
+    /** The root directory open with O_PATH, or -1 without a root. Guarded by {@link #rootLock}. */
+    private final int rootFd;
+    private final ReentrantReadWriteLock rootLock = new ReentrantReadWriteLock();
+    /** Tests: resolve with the openat walk even where openat2 works. */
+    private final boolean walkOnly;
     private final List<PathMatcher> noMmap = new ArrayList<>();
     /** Instances made in this class loader, for {@link #id()}. */
     private static final AtomicLong INSTANCES = new AtomicLong();
@@ -80,6 +102,12 @@ public final class HostFileProvider implements BackingProvider {
      */
     @Activate
     public HostFileProvider(Config config, Map<String, Object> properties) {
+        this(config, properties, false);
+    }
+
+    /** As {@link #HostFileProvider(Config, Map)}; {@code walkOnly} resolves without openat2 (tests). */
+    HostFileProvider(Config config, Map<String, Object> properties, boolean walkOnly) {
+        this.walkOnly = walkOnly;
         String r = config.rootDirectory() == null ? "" : config.rootDirectory().trim();
         if (r.isEmpty()) {
             root = null;
@@ -91,7 +119,16 @@ public final class HostFileProvider implements BackingProvider {
             }
         }
         for (String glob : config.noMmap()) {
-            noMmap.add(FileSystems.getDefault().getPathMatcher("glob:" + glob));
+            try {
+                noMmap.add(FileSystems.getDefault().getPathMatcher("glob:" + glob));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("noMmap = \"" + glob + "\" is not a glob: " + e.getMessage(), e);
+            }
+        }
+        try {
+            rootFd = root == null ? -1 : Posix.open(root.toString(), Posix.O_PATH | Posix.O_DIRECTORY | Posix.O_CLOEXEC, 0);
+        } catch (MemmapException e) {
+            throw new IllegalArgumentException("rootDirectory = \"" + r + "\" cannot be opened: " + e.getMessage(), e);
         }
         // A reconfiguration makes a new instance with the same component.id: the counter tells them apart.
         this.id = "memmap.hostfile/" + properties.getOrDefault("component.id", "0") + "#" + INSTANCES.incrementAndGet();
@@ -99,7 +136,15 @@ public final class HostFileProvider implements BackingProvider {
 
     @Deactivate
     void deactivate() {
-        released = true;
+        rootLock.writeLock().lock();
+        try {
+            if (!released && rootFd >= 0) {
+                closeQuietly(rootFd);
+            }
+            released = true;
+        } finally {
+            rootLock.writeLock().unlock();
+        }
     }
 
     @Override
@@ -122,29 +167,48 @@ public final class HostFileProvider implements BackingProvider {
         if (!(request instanceof BackingRequest.HostFile hf)) {
             throw new IllegalArgumentException("request = " + request + " is not for a host file");
         }
-        if (released) {
-            throw new IllegalStateException("provider " + id + " has been released");
-        }
-        Path real = resolve(hf.path());
-        int fd = openBest(real, hf.writable());
+        rootLock.readLock().lock();
         try {
-            Posix.Stat st = Posix.fstat(fd);
-            int type = st.mode() & Posix.S_IFMT;
-            if (type == Posix.S_IFDIR) {
-                throw Errno.of(21, "path = " + hf.path() + " is a directory").toException();
+            if (released) {
+                throw new IllegalStateException("provider " + id + " has been released");
             }
-            boolean writable = isOpenForWriting(fd);
-            if (hf.writable() && !writable) {
-                throw Errno.EACCES.exception("path = " + hf.path() + " cannot be opened for writing: no shared writable mapping");
+            int fd = openBest(hf);
+            try {
+                return backing(hf, fd);
+            } catch (MemmapException | RuntimeException e) {
+                closeQuietly(fd);
+                throw e;
             }
-            boolean regular = type == Posix.S_IFREG;
-            boolean mappable = regular && !isProcfs(real) && noMmap.stream().noneMatch(m -> m.matches(real));
-            FdMappable m = files.get(fd, st, real.toString(), writable, mappable, type != Posix.S_IFIFO);
-            return new Backing(request, m, m, id);
-        } catch (MemmapException | RuntimeException e) {
-            closeQuietly(fd);
-            throw e;
+        } finally {
+            rootLock.readLock().unlock();
         }
+    }
+
+    /** The backing of the file open at {@code fd}, or the refusal Linux's mmap would give. */
+    private Backing backing(BackingRequest.HostFile hf, int fd) throws MemmapException {
+        Posix.Stat st = Posix.fstat(fd);
+        String p = hf.path().toString();
+        int type = st.mode() & Posix.S_IFMT;
+        if (type == Posix.S_IFCHR && st.isDevZero()) {
+            FdMappable m = files.get(fd, st, name(fd, p), false, false, false);
+            return new Backing(hf, m, m, id, Backing.MapAs.ANONYMOUS);
+        }
+        if (type != Posix.S_IFREG) {
+            throw Errno.ENODEV.exception("path = " + p + " is " + typeName(type) + ": only regular files and /dev/zero can be mapped");
+        }
+        long fsType = Posix.fstatfsType(fd);
+        if (fsType == Posix.PROC_SUPER_MAGIC || fsType == Posix.SYSFS_MAGIC) {
+            throw Errno.ENODEV.exception("path = " + p + " is a " + (fsType == Posix.PROC_SUPER_MAGIC ? "procfs" : "sysfs")
+                    + " file: they cannot be mapped (read them instead)");
+        }
+        int flags = Posix.fcntl(fd, Posix.F_GETFL, 0);
+        Posix.fcntl(fd, Posix.F_SETFL, flags & ~Posix.O_NONBLOCK);
+        boolean writable = (flags & 3) != Posix.O_RDONLY;
+        String name = name(fd, p);
+        Path real = Path.of(name);
+        boolean mappable = noMmap.stream().noneMatch(m -> m.matches(real));
+        FdMappable m = files.get(fd, st, name, writable, mappable, true);
+        return new Backing(hf, m, m, id, writable ? Backing.MapAs.READ_WRITE : Backing.MapAs.READ_ONLY);
     }
 
     /** Re-opens the same path: a host file's state is the file itself. */
@@ -162,63 +226,72 @@ public final class HostFileProvider implements BackingProvider {
     }
 
     /**
-     * The real path of {@code p}, confined to the root directory if one is set.
-     *
-     * @throws MemmapException ENOENT if it does not exist, EACCES if it escapes the root
+     * Opens the file read-write where allowed, else read-only (EACCES if a shared writable
+     * mapping was asked for). Non-blocking, so that a FIFO is refused rather than waited on.
      */
-    Path resolve(Path p) throws MemmapException {
-        Path candidate = root == null || p.isAbsolute() ? p.toAbsolutePath() : root.resolve(p);
-        Path real;
+    private int openBest(BackingRequest.HostFile hf) throws MemmapException {
+        String p = hf.path().toString();
+        int flags = Posix.O_NONBLOCK | Posix.O_NOCTTY | Posix.O_CLOEXEC;
         try {
-            real = candidate.toRealPath();
-        } catch (NoSuchFileException e) {
-            throw Errno.ENOENT.exception("path = " + p + " does not exist");
-        } catch (AccessDeniedException e) {
-            throw Errno.EACCES.exception("path = " + p + ": " + e.getMessage());
-        } catch (IOException e) {
-            throw Errno.EIO.exception("path = " + p + ": " + e.getMessage());
-        }
-        if (root != null && !real.startsWith(root)) {
-            throw Errno.EACCES.exception("path = " + p + " resolves to " + real + ", outside the root directory " + root);
-        }
-        return real;
-    }
-
-    /** Opens read-write where allowed (one descriptor can then serve every mapping), else read-only. */
-    private static int openBest(Path real, boolean needWrite) throws MemmapException {
-        int flags = Posix.O_CLOEXEC | Posix.O_NOFOLLOW;
-        try {
-            return Posix.open(real.toString(), Posix.O_RDWR | flags, 0);
+            return openAs(p, Posix.O_RDWR | flags);
         } catch (MemmapException e) {
-            if (!e.errno().equals(Errno.EACCES) && !e.errno().equals(Errno.EPERM) && e.errno().code() != 30 /* EROFS */) {
-                throw e;
+            Errno err = e.errno();
+            boolean readOnly = err.equals(Errno.EACCES) || err.equals(Errno.EPERM) || err.equals(Errno.EROFS)
+                    || err.code() == 26 /* ETXTBSY */;
+            if (!readOnly && !err.equals(Errno.EISDIR)) {
+                throw refusal(p, e);
             }
-            if (needWrite) {
-                throw Errno.EACCES.exception("path = " + real + " is read-only: no shared writable mapping");
+            if (hf.writable()) {
+                throw err.equals(Errno.EISDIR) ? Errno.EISDIR.exception("path = " + p + " is a directory")
+                        : Errno.EACCES.exception("path = " + p + " cannot be opened for writing: no shared writable mapping");
             }
-            return Posix.open(real.toString(), Posix.O_RDONLY | flags, 0);
         }
-    }
-
-    private static boolean isOpenForWriting(int fd) {
         try {
-            String link = java.nio.file.Files.readString(Path.of("/proc/self/fdinfo/" + fd));
-            for (String line : link.split("\n")) {
-                if (line.startsWith("flags:")) {
-                    int flags = Integer.parseInt(line.substring(6).trim(), 8);
-                    return (flags & 3) != Posix.O_RDONLY;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // Fall through: assume read-only, the safe answer.
+            return openAs(p, Posix.O_RDONLY | flags);
+        } catch (MemmapException e) {
+            throw refusal(p, e);
         }
-        return false;
     }
 
-    private static boolean isProcfs(Path real) {
-        return real.startsWith("/proc") || real.startsWith("/sys");
+    private int openAs(String p, int flags) throws MemmapException {
+        return root == null ? Posix.open(p, flags, 0) : Beneath.open(rootFd, root.toString(), p, flags, walkOnly);
     }
 
+    /** What a failed open means to the caller, naming the path as given (never where it led). */
+    private static MemmapException refusal(String p, MemmapException e) {
+        Errno err = e.errno();
+        if (err.equals(Errno.EXDEV)) {
+            return Errno.EACCES.exception("path = " + p + " leaves the root directory");
+        }
+        if (err.equals(Errno.ENOENT)) {
+            return Errno.ENOENT.exception("path = " + p + " does not exist");
+        }
+        if (err.code() == 6 /* ENXIO: a socket, or a device without its driver */) {
+            return Errno.ENODEV.exception("path = " + p + " is a socket or a device without a driver: it cannot be mapped");
+        }
+        return err.exception("path = " + p + ": " + err.name());
+    }
+
+    /** The file's path as the kernel names it (as Linux's maps does), or {@code given}. */
+    private static String name(int fd, String given) {
+        try {
+            String n = java.nio.file.Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
+            return n.endsWith(" (deleted)") ? n.substring(0, n.length() - " (deleted)".length()) : n;
+        } catch (IOException | UnsupportedOperationException e) {
+            return given;
+        }
+    }
+
+    private static String typeName(int type) {
+        return switch (type) {
+            case Posix.S_IFDIR -> "a directory";
+            case Posix.S_IFIFO -> "a FIFO";
+            case Posix.S_IFSOCK -> "a socket";
+            case Posix.S_IFBLK -> "a block device";
+            case Posix.S_IFCHR -> "a character device";
+            default -> "not a regular file";
+        };
+    }
 
     private static void closeQuietly(int fd) {
         try {

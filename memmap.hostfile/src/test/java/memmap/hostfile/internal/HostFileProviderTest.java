@@ -49,7 +49,11 @@ class HostFileProviderTest {
     Path dir;
 
     static HostFileProvider provider(String root, String... noMmap) {
-        return new HostFileProvider(new HostFileProvider.Config() {
+        return new HostFileProvider(config(root, noMmap), Map.of("component.id", 7L));
+    }
+
+    static HostFileProvider.Config config(String root, String... noMmap) {
+        return new HostFileProvider.Config() {
             @Override
             public Class<? extends java.lang.annotation.Annotation> annotationType() {
                 return HostFileProvider.Config.class;
@@ -64,7 +68,7 @@ class HostFileProviderTest {
             public String[] noMmap() {
                 return noMmap;
             }
-        }, Map.of("component.id", 7L));
+        };
     }
 
     Path file(String name, int pages, byte fill) throws Exception {
@@ -250,49 +254,55 @@ class HostFileProviderTest {
     }
 
     @Test
-    void fifosFallBackToBufferedIo() throws Exception {
+    void whatLinuxCannotMapIsRefusedBeforeAnythingIsMapped() throws Exception {
         Path fifo = dir.resolve("fifo");
-        Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
-        assertEquals(0, mk.waitFor());
-        Backing b = provider("").create(CTX, new BackingRequest.HostFile(fifo, false));
-        try {
-            MemmapException e = assertThrows(MemmapException.class,
-                    () -> ((FdMappable) b.mappable()).file().mapInternal(new memmap.api.FileRange(0, P), AccessType.READ));
-            assertSame(BufferedIOFallback.INSTANCE, e.error());
-            MappedFd file = ((FdMappable) b.mappable()).file();
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment src = a.allocateFrom("through a pipe");
-                assertEquals(IoResult.ok(src.byteSize()), file.bufferWriteAt(0, src), "short writes are retried");
-                byte[] got = new byte[(int) src.byteSize()];
-                assertEquals(IoResult.ok(got.length), file.bufferReadAt(0, MemorySegment.ofArray(got)));
-                assertEquals("through a pipe", new String(got, 0, got.length - 1, StandardCharsets.US_ASCII));
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        Path socket = dir.resolve("socket");
+        try (var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            server.bind(java.net.UnixDomainSocketAddress.of(socket));
+            Path sub = Files.createDirectory(dir.resolve("sub"));
+            HostFileProvider p = provider("");
+            long fds = openDescriptors();
+            record Case(Path path, boolean writable, Errno errno, String says) {}
+            List<Case> cases = new ArrayList<>(List.of(
+                    new Case(fifo, false, Errno.ENODEV, "is a FIFO"),
+                    new Case(fifo, true, Errno.ENODEV, "is a FIFO"),
+                    new Case(socket, false, Errno.ENODEV, "socket"),
+                    new Case(sub, false, Errno.ENODEV, "is a directory"),
+                    new Case(sub, true, Errno.EISDIR, "is a directory"),
+                    new Case(Path.of("/dev/null"), false, Errno.ENODEV, "is a character device"),
+                    new Case(Path.of("/proc/self/status"), false, Errno.ENODEV, "procfs"),
+                    new Case(Path.of("/proc/self/maps"), false, Errno.ENODEV, "procfs")));
+            if (Files.isReadable(Path.of("/sys/kernel/mm/transparent_hugepage/enabled"))) {
+                cases.add(new Case(Path.of("/sys/kernel/mm/transparent_hugepage/enabled"), false, Errno.ENODEV, "sysfs"));
             }
-        } finally {
-            b.identity().decRef(CTX);
+            for (Case c : cases) {
+                MemmapException e = assertThrows(MemmapException.class, () -> p.create(CTX, new BackingRequest.HostFile(c.path(), c.writable())),
+                        c.toString());
+                assertEquals(c.errno(), e.errno(), c + ": " + e.getMessage());
+                assertTrue(e.getMessage().contains("path = " + c.path()) && e.getMessage().contains(c.says()), e.getMessage());
+            }
+            assertEquals(fds, openDescriptors(), "a refusal leaves no descriptor open");
+            assertEquals(0, p.usage().liveBackings());
         }
     }
 
     @Test
-    void characterDevicesAndProcfsFilesFallBack() throws Exception {
-        HostFileProvider p = provider("");
-        for (String path : List.of("/dev/zero", "/proc/self/status")) {
-            Backing b = p.create(CTX, new BackingRequest.HostFile(Path.of(path), false));
-            try {
-                MappedFd file = ((FdMappable) b.mappable()).file();
-                assertSame(BufferedIOFallback.INSTANCE,
-                        assertThrows(MemmapException.class, () -> file.mapInternal(new memmap.api.FileRange(0, P), AccessType.READ)).error(),
-                        path);
-                byte[] got = new byte[5];
-                java.util.Arrays.fill(got, (byte) 1);
-                assertEquals(IoResult.ok(5), file.bufferReadAt(0, MemorySegment.ofArray(got)), path);
-                if (path.equals("/dev/zero")) {
-                    assertArrayEquals(new byte[5], got);
-                } else {
-                    assertEquals("Name:", new String(got, StandardCharsets.US_ASCII));
-                }
-            } finally {
-                b.identity().decRef(CTX);
+    void devZeroMapsAsNewAnonymousMemory() throws Exception {
+        Backing b = provider("").create(CTX, new BackingRequest.HostFile(Path.of("/dev/zero"), true));
+        try {
+            assertEquals(Backing.MapAs.ANONYMOUS, b.mapAs());
+            for (boolean priv : new boolean[] {false, true}) {
+                memmap.api.MMapOpts asked = memmap.api.MMapOpts.builder().length(P).isPrivate(priv).offset(5 * P)
+                        .mappable(b.mappable()).mappingIdentity(b.identity()).build();
+                memmap.api.MMapOpts o = b.configure(asked);
+                assertNull(o.mappable(), "anonymous memory: the address space makes it (shared or private)");
+                assertNull(o.mappingIdentity());
+                assertEquals(0, o.offset());
+                assertEquals(priv, o.isPrivate());
             }
+        } finally {
+            b.identity().decRef(CTX);
         }
     }
 
@@ -330,6 +340,15 @@ class HostFileProviderTest {
             assertEquals(Errno.EACCES, e.errno());
             Backing b = prov.create(CTX, new BackingRequest.HostFile(f, false));
             try {
+                // Linux: a shared read-only mapping of it is fine, it just never becomes writable.
+                assertEquals(Backing.MapAs.READ_ONLY, b.mapAs());
+                memmap.api.MMapOpts shared = b.configure(memmap.api.MMapOpts.builder().length(P).perms(AccessType.READ).build());
+                assertEquals(AccessType.READ_EXECUTE, shared.maxPerms(), "no VM_MAYWRITE");
+                assertSame(b.mappable(), shared.mappable());
+                assertEquals(Errno.EACCES, assertThrows(MemmapException.class,
+                        () -> b.configure(memmap.api.MMapOpts.builder().length(P).perms(AccessType.READ_WRITE).build())).errno());
+                memmap.api.MMapOpts priv = b.configure(memmap.api.MMapOpts.builder().length(P).isPrivate(true).perms(AccessType.READ_WRITE).build());
+                assertEquals(AccessType.ANY_ACCESS, priv.maxPerms(), "a private mapping may be written: its writes are copies");
                 Translation t = translate(b, new MappableRange(0, P), new MappableRange(0, P), AccessType.READ);
                 assertEquals(AccessType.READ_EXECUTE, t.perms());
                 assertEquals('r', t.file().mapInternal(t.fileRange(), AccessType.READ).head().segment().get(ValueLayout.JAVA_BYTE, 0));
@@ -359,8 +378,11 @@ class HostFileProviderTest {
                     "path " + bad);
             assertTrue(e.errno().equals(Errno.EACCES) || e.errno().equals(Errno.ENOENT), bad + ": " + e.getMessage());
         }
-        assertEquals(Errno.EACCES, assertThrows(MemmapException.class,
-                () -> p.create(CTX, new BackingRequest.HostFile(Path.of("escape"), false))).errno());
+        MemmapException refused = assertThrows(MemmapException.class,
+                () -> p.create(CTX, new BackingRequest.HostFile(Path.of("escape"), false)));
+        assertEquals(Errno.EACCES, refused.errno());
+        assertEquals("EACCES: path = escape leaves the root directory", refused.getMessage(),
+                "the caller's own path, nothing of what lies outside");
         assertEquals(fds, openDescriptors(), "nothing opened for refused paths");
         Backing in = p.create(CTX, new BackingRequest.HostFile(Path.of("in"), false));
         Backing viaLink = p.create(CTX, new BackingRequest.HostFile(Path.of("ok"), false));

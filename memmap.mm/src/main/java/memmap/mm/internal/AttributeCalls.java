@@ -179,8 +179,16 @@ final class AttributeCalls {
     }
 
     /** PR_SET_VMA_ANON_NAME. */
+    /** Linux's ANON_VMA_NAME_MAX_LEN (80) less the NUL. */
+    static final int MAX_NAME_BYTES = 79;
+
     void setName(Context ctx, long addr, long length, String name) throws MemmapException {
         if (name != null) {
+            int bytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            if (bytes > MAX_NAME_BYTES) {
+                throw Errno.EINVAL.exception("name is " + bytes + " bytes: Linux allows at most " + MAX_NAME_BYTES
+                        + " (80 with its NUL)");
+            }
             for (char c : name.toCharArray()) {
                 if (c <= 0x1f || c >= 0x7f || c == '\\' || c == '`' || c == '$' || c == '[' || c == ']') {
                     throw Errno.EINVAL.exception("name = \"" + name + "\" has the character " + (int) c + ", which names may not");

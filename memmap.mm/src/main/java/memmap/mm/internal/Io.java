@@ -58,9 +58,15 @@ final class Io {
         return copy(ctx, addr, length, AccessType.WRITE, (block, at) -> Block.zero(block));
     }
 
-    /** A page fault at {@code addr} for {@code at}: the page gets a pma allowing it, or the fault's signal. */
+    /**
+     * A page fault at {@code addr} for {@code at}: the page gets a pma allowing it, or the
+     * fault's signal. A file's page is then touched as the access would touch it (a one-byte
+     * safe copy out of it): a file truncated behind memmap's back has pmas past its new end,
+     * and touching one is the SIGBUS a real fault there gives.
+     */
     void fault(Context ctx, long addr, AccessType at) throws FaultException {
         long page = Pages.roundDown(addr);
+        boolean file;
         mm.mappingMu.readLock().lock();
         try {
             Segment<Vma> v = mm.vmas.set.findSegment(page);
@@ -70,17 +76,27 @@ final class Io {
             if (!v.value().effectivePerms().supersetOf(at)) {
                 throw new FaultException(addr, Errno.EPERM.withDetail("mapped " + v.value().effectivePerms() + ", not for " + at));
             }
-            mm.pmas.lockForChange();
-            try {
-                PmaLayer.Prepared r = mm.pmas.getPmasLocked(ctx, v, new AddrRange(page, page + Pages.PAGE_SIZE), at);
-                if (r.error() != null) {
-                    throw new FaultException(addr, r.error());
+            file = v.value().mappable() != null && at.any();
+            if (!file) {
+                mm.pmas.lockForChange();
+                try {
+                    PmaLayer.Prepared r = mm.pmas.getPmasLocked(ctx, v, new AddrRange(page, page + Pages.PAGE_SIZE), at);
+                    if (r.error() != null) {
+                        throw new FaultException(addr, r.error());
+                    }
+                } finally {
+                    mm.pmas.unlock();
                 }
-            } finally {
-                mm.pmas.unlock();
             }
         } finally {
             mm.mappingMu.readLock().unlock();
+        }
+        if (file) {
+            MemorySegment scratch = MemorySegment.ofArray(new byte[1]);
+            IoResult r = copy(ctx, page, 1, at, (block, off) -> Block.copy(Block.ofSafe(scratch), block));
+            if (r.error() != null) {
+                throw new FaultException(addr, r.error());
+            }
         }
     }
 

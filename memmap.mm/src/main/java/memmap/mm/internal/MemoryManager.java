@@ -131,6 +131,8 @@ public final class MemoryManager implements AddressSpace {
      */
     @Override
     public long mmap(Context ctx, MMapOpts opts) throws MemmapException {
+        java.util.Objects.requireNonNull(ctx, "ctx = null");
+        java.util.Objects.requireNonNull(opts, "opts = null");
         return syscalls.mmap(ctx, opts);
     }
 
@@ -158,6 +160,8 @@ public final class MemoryManager implements AddressSpace {
     @Override
     public long mremap(Context ctx, long oldAddr, long oldSize, long newSize, MRemapMove move, long newAddr)
             throws MemmapException {
+        java.util.Objects.requireNonNull(ctx, "ctx = null");
+        java.util.Objects.requireNonNull(move, "move = null");
         return syscalls.mremap(ctx, oldAddr, oldSize, newSize, move, newAddr);
     }
 
@@ -171,6 +175,8 @@ public final class MemoryManager implements AddressSpace {
      */
     @Override
     public void mprotect(Context ctx, long addr, long length, AccessType perms) throws MemmapException {
+        java.util.Objects.requireNonNull(ctx, "ctx = null");
+        java.util.Objects.requireNonNull(perms, "perms = null");
         attributes.mprotect(ctx, addr, length, perms);
     }
 
@@ -193,6 +199,8 @@ public final class MemoryManager implements AddressSpace {
      */
     @Override
     public void madvise(Context ctx, long addr, long length, MAdvice advice) throws MemmapException {
+        java.util.Objects.requireNonNull(ctx, "ctx = null");
+        java.util.Objects.requireNonNull(advice, "advice = null");
         attributes.madvise(ctx, addr, length, advice);
     }
 
@@ -206,12 +214,16 @@ public final class MemoryManager implements AddressSpace {
      */
     @Override
     public void mlock(Context ctx, long addr, long length, MLockMode mode) throws MemmapException {
+        java.util.Objects.requireNonNull(ctx, "ctx = null");
+        java.util.Objects.requireNonNull(mode, "mode = null");
         attributes.mlock(ctx, addr, length, mode);
     }
 
     /** mlockall: {@code current} locks (and with EAGER backs) every vma now, {@code future} makes new mappings locked. */
     @Override
     public void mlockAll(Context ctx, boolean current, boolean future, MLockMode mode) throws MemmapException {
+        java.util.Objects.requireNonNull(ctx, "ctx = null");
+        java.util.Objects.requireNonNull(mode, "mode = null");
         attributes.mlockAll(ctx, current, future, mode);
     }
 

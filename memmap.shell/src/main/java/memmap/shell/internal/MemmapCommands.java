@@ -27,15 +27,18 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import memmap.api.AccessType;
 import memmap.api.AddressSpace;
 import memmap.api.Context;
+import memmap.api.Errno;
 import memmap.api.IoResult;
 import memmap.api.MMapOpts;
 import memmap.api.MemmapException;
 import memmap.api.MemoryFile;
 import memmap.api.MemoryUsage;
+import memmap.api.Pages;
 import memmap.api.provider.AddressSpaces;
 import memmap.api.provider.Backing;
 import memmap.api.provider.BackingProvider;
 import memmap.api.provider.BackingRequest;
+import memmap.api.provider.PosixSharedMemory;
 import memmap.api.provider.ProviderUsage;
 import memmap.api.provider.SysVSharedMemory;
 
@@ -71,6 +74,10 @@ public final class MemmapCommands {
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile List<MemoryFile> memoryFiles;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile List<PosixSharedMemory> posixShms;
 
     @Activate
     public MemmapCommands(BundleContext bundleContext, @Reference AddressSpaces addressSpaces) {
@@ -134,36 +141,96 @@ public final class MemmapCommands {
         return "released " + space;
     }
 
+    /** What Gogo passes for an option not given: no argument can be this string. */
+    static final String ABSENT = "\u0000absent";
+
     @Descriptor("map memory: anonymous (shared unless --private), a host file (--file) or POSIX shared memory (--shm); prints the address")
     public String mmap(
             @Descriptor("private (copy-on-write) instead of shared") @Parameter(names = {"-p", "--private"}, presentValue = "true", absentValue = "false") boolean isPrivate,
             @Descriptor("permissions, any of r w x, or - for none") @Parameter(names = "--perms", absentValue = "rw") String perms,
-            @Descriptor("a host file to map") @Parameter(names = "--file", absentValue = "") String file,
-            @Descriptor("a POSIX shared-memory name to map") @Parameter(names = "--shm", absentValue = "") String shm,
-            @Descriptor("offset into the file or segment") @Parameter(names = "--offset", absentValue = "0") String offset,
+            @Descriptor("a host file to map") @Parameter(names = "--file", absentValue = ABSENT) String file,
+            @Descriptor("a POSIX shared-memory name to map (it must exist, unless --create)") @Parameter(names = "--shm", absentValue = ABSENT) String shm,
+            @Descriptor("with --shm: create the segment if it does not exist, sized to offset + length") @Parameter(names = "--create", presentValue = "true", absentValue = "false") boolean create,
+            @Descriptor("offset into the file or segment (page-aligned)") @Parameter(names = "--offset", absentValue = "0") String offset,
             @Descriptor("address space number") String space,
             @Descriptor("bytes (decimal, 0x hex, or with K, M, G)") String length) throws MemmapException {
         AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
         long len = Args.number("length", length);
         AccessType p = Args.perms("perms", perms);
-        MMapOpts.Builder b = MMapOpts.builder().length(len).isPrivate(isPrivate).perms(p);
-        if (!file.isEmpty() && !shm.isEmpty()) {
+        long off = Args.number("offset", offset);
+        boolean hasFile = !ABSENT.equals(file);
+        boolean hasShm = !ABSENT.equals(shm);
+        if (hasFile && file.isEmpty()) {
+            throw new IllegalArgumentException("--file = \"\" is empty: name the file to map");
+        }
+        if (hasShm && shm.isEmpty()) {
+            throw new IllegalArgumentException("--shm = \"\" is empty: name the segment to map");
+        }
+        if (hasFile && hasShm) {
             throw new IllegalArgumentException("--file = " + file + " and --shm = " + shm + ": map one or the other");
         }
+        if (create && !hasShm) {
+            throw new IllegalArgumentException("--create is for --shm: it creates a shared-memory segment");
+        }
+        if (off != 0 && !hasFile && !hasShm) {
+            throw new IllegalArgumentException("--offset = " + offset + " is for --file or --shm: anonymous memory has no offset");
+        }
+        // Everything the address space would refuse for these numbers, refused before a
+        // segment is created (so a refusal leaves nothing behind).
+        if (len == 0) {
+            throw new IllegalArgumentException("length = " + length + ": a mapping has at least one byte");
+        }
+        Pages.Rounded rounded = Pages.roundUp(len);
+        if (!rounded.ok() || !Pages.addFits(off, rounded.value())) {
+            throw new IllegalArgumentException("length = " + length + " with offset = " + offset + " overflows 64 bits");
+        }
+        if (!Pages.isPageAligned(off)) {
+            throw new IllegalArgumentException("--offset = " + offset + " is not a multiple of the page size (" + Pages.PAGE_SIZE + ")");
+        }
+        MMapOpts opts = MMapOpts.builder().length(len).isPrivate(isPrivate).perms(p).offset(off).build();
         Backing backing = null;
-        if (!file.isEmpty()) {
-            backing = addressSpaces.backing(CTX, new BackingRequest.HostFile(Path.of(file), !isPrivate && p.write()));
-        } else if (!shm.isEmpty()) {
-            backing = addressSpaces.backing(CTX, new BackingRequest.SharedMemory(shm, 0));
+        boolean created = false;
+        if (hasFile) {
+            Path path;
+            try {
+                path = Path.of(file);
+            } catch (java.nio.file.InvalidPathException e) {
+                throw new IllegalArgumentException("--file = " + file + " is not a path: " + e.getReason());
+            }
+            backing = addressSpaces.backing(CTX, new BackingRequest.HostFile(path, !isPrivate && p.write()));
+        } else if (hasShm) {
+            try {
+                backing = addressSpaces.backing(CTX, new BackingRequest.SharedMemory(shm, 0, false));
+            } catch (MemmapException e) {
+                if (!create || !e.errno().equals(Errno.ENOENT)) {
+                    throw e;
+                }
+                backing = addressSpaces.backing(CTX, new BackingRequest.SharedMemory(shm, off + rounded.value(), true));
+                created = true;
+            }
         }
         try {
-            if (backing != null) {
-                b.mappable(backing.mappable()).mappingIdentity(backing.identity()).offset(Args.number("offset", offset));
+            return Args.hex(as.mmap(CTX, backing == null ? opts : backing.configure(opts)));
+        } catch (MemmapException | RuntimeException e) {
+            if (created) {
+                unlinkQuietly(shm);
             }
-            return Args.hex(as.mmap(CTX, b.build()));
+            throw e;
         } finally {
             if (backing != null) {
                 backing.identity().decRef(CTX); // the mapping holds its own
+            }
+        }
+    }
+
+    /** Removes a segment this command created and could not map, so a failure leaves nothing behind. */
+    private void unlinkQuietly(String name) {
+        List<PosixSharedMemory> ps = posixShms;
+        if (ps != null && !ps.isEmpty()) {
+            try {
+                ps.getLast().unlink(CTX, name);
+            } catch (MemmapException ignored) {
+                // Already gone: nothing left behind.
             }
         }
     }
@@ -192,12 +259,12 @@ public final class MemmapCommands {
 
     @Descriptor("read bytes; prints hex, or text with --text")
     public String read(
-            @Descriptor("print as text (US-ASCII)") @Parameter(names = {"-t", "--text"}, presentValue = "true", absentValue = "false") boolean text,
+            @Descriptor("print as text (UTF-8)") @Parameter(names = {"-t", "--text"}, presentValue = "true", absentValue = "false") boolean text,
             @Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("bytes (at most 1 MiB)") String length) throws MemmapException {
         AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
         long n = Args.number("length", length);
-        if (n > 1 << 20) {
+        if (Long.compareUnsigned(n, 1 << 20) > 0) {
             throw new IllegalArgumentException("length = " + length + " is more than 1 MiB");
         }
         byte[] out = new byte[(int) n];
@@ -205,16 +272,16 @@ public final class MemmapCommands {
         if (r.error() != null) {
             throw r.error().toException();
         }
-        return text ? new String(out, StandardCharsets.US_ASCII) : HexFormat.ofDelimiter(" ").formatHex(out);
+        return text ? new String(out, StandardCharsets.UTF_8) : HexFormat.ofDelimiter(" ").formatHex(out);
     }
 
-    @Descriptor("write bytes: text, or hex with --hex")
+    @Descriptor("write bytes: text (as UTF-8), or hex with --hex")
     public String write(
             @Descriptor("the data is hex digits") @Parameter(names = {"-x", "--hex"}, presentValue = "true", absentValue = "false") boolean hex,
             @Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("the data") String data) throws MemmapException {
         AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
-        byte[] bytes = hex ? Args.hexBytes("data", data) : data.getBytes(StandardCharsets.US_ASCII);
+        byte[] bytes = hex ? Args.hexBytes("data", data) : data.getBytes(StandardCharsets.UTF_8);
         IoResult r = as.write(CTX, Args.number("addr", addr), MemorySegment.ofArray(bytes));
         if (r.error() != null) {
             throw r.error().toException();

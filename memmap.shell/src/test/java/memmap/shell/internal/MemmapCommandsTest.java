@@ -140,9 +140,9 @@ class MemmapCommandsTest {
                 assertThrows(IllegalArgumentException.class, () -> commands.maps("7")).getMessage());
         commands.space();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> commands.mmap(false, "rw", "", "", "0", "1", "twelve"));
+                () -> commands.mmap(false, "rw", MemmapCommands.ABSENT, MemmapCommands.ABSENT, false, "0", "1", "twelve"));
         assertEquals("length = twelve is not a number (decimal, 0x hex, or with K, M, G)", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> commands.mmap(false, "rwq", "", "", "0", "1", "4K"));
+        e = assertThrows(IllegalArgumentException.class, () -> commands.mmap(false, "rwq", MemmapCommands.ABSENT, MemmapCommands.ABSENT, false, "0", "1", "4K"));
         assertTrue(e.getMessage().startsWith("perms = rwq"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> commands.write(true, "1", "0x1000", "abc"));
         assertEquals("data = abc is not an even number of hex digits", e.getMessage());

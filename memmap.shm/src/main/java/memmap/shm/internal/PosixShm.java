@@ -38,7 +38,7 @@ final class PosixShm implements PosixSharedMemory {
 
     @Override
     public Backing open(Context ctx, String name, int flags, int mode) throws MemmapException {
-        return open(ctx, name, flags, mode, new BackingRequest.SharedMemory(name, 0));
+        return open(ctx, name, flags, mode, new BackingRequest.SharedMemory(name, 0, (flags & O_CREAT) != 0));
     }
 
     Backing open(Context ctx, String name, int flags, int mode, BackingRequest request) throws MemmapException {
@@ -54,7 +54,7 @@ final class PosixShm implements PosixSharedMemory {
                 throw Errno.EINVAL.exception(path + " is not a regular file");
             }
             FdMappable m = files.get(fd, st, path, access == O_RDWR, true, true);
-            return new Backing(request, m, m, providerId);
+            return new Backing(request, m, m, providerId, access == O_RDWR ? Backing.MapAs.READ_WRITE : Backing.MapAs.READ_ONLY);
         } catch (MemmapException | RuntimeException e) {
             try {
                 Posix.close(fd);

@@ -117,14 +117,14 @@ public final class ShmProvider implements BackingProvider, SysVSharedMemory, Pos
         return id;
     }
 
-    /** A POSIX named segment, created if missing and grown to the requested size. */
+    /** A POSIX named segment, created if missing and asked to, and grown to the requested size. */
     @Override
     public Backing create(Context ctx, BackingRequest request) throws MemmapException {
         if (!(request instanceof BackingRequest.SharedMemory shm)) {
             throw new IllegalArgumentException("request = " + request + " is not for shared memory");
         }
         requireLive();
-        Backing b = posix.open(ctx, shm.name(), O_RDWR | O_CREAT, 0600, request);
+        Backing b = posix.open(ctx, shm.name(), O_RDWR | (shm.create() ? O_CREAT : 0), 0600, request);
         Resizable r = (Resizable) b.mappable();
         if (shm.size() != 0 && r.size() < shm.size()) {
             try {

@@ -244,6 +244,10 @@ final class ShmRegistry implements SysVSharedMemory {
                 if (c.uid() != s.uid && c.uid() != s.cuid && !c.has(Capability.SYS_ADMIN)) {
                     throw Errno.EPERM.exception("segment " + id + ": only its owner, creator or CAP_SYS_ADMIN may IPC_SET");
                 }
+                if (uid == -1 || gid == -1) {
+                    // Linux's ipc_update_perm: (uid_t) -1 is no user (and no group).
+                    throw Errno.EINVAL.exception((uid == -1 ? "uid" : "gid") + " = -1 is not a valid " + (uid == -1 ? "user" : "group"));
+                }
                 s.uid = uid;
                 s.gid = gid;
                 s.mode = mode & 0777;
