@@ -182,8 +182,12 @@ public final class MemfdMemoryFile implements MemoryFile {
 
     @Override
     public FileRange allocate(long length, AllocOpts opts) throws MemmapException {
-        if (length <= 0 || !Pages.isPageAligned(length)) {
-            throw new IllegalArgumentException("length = " + Pages.hex(length) + " must be a positive multiple of the page size");
+        if (length == 0 || !Pages.isPageAligned(length)) {
+            throw new IllegalArgumentException("length = " + Pages.hex(length) + " must be a non-zero multiple of the page size");
+        }
+        if (length < 0) { // unsigned: 2^63 or more, more than any memory file holds
+            throw Errno.ENOMEM.exception("allocating " + Long.toUnsignedString(length) + " bytes would pass the memory limit of "
+                    + memoryLimit + " bytes");
         }
         if (opts.huge() && !Pages.isHugePageAligned(length)) {
             throw new IllegalArgumentException("length = " + Pages.hex(length) + " must be a multiple of 2 MiB for a huge allocation");

@@ -47,7 +47,18 @@ final class PosixShm implements PosixSharedMemory {
         if (access != O_RDONLY && access != O_RDWR) {
             throw Errno.EINVAL.exception("flags = " + Integer.toOctalString(flags) + ": open for O_RDONLY or O_RDWR");
         }
-        int fd = Posix.open(path, flags | Posix.O_CLOEXEC | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, mode & 0777);
+        int fd;
+        try {
+            fd = Posix.open(path, flags | Posix.O_CLOEXEC | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, mode & 0777);
+        } catch (MemmapException e) {
+            if (e.errno().equals(Errno.ENOENT)) {
+                throw Errno.ENOENT.exception("name = " + name + ": no such segment (create it with O_CREAT)");
+            }
+            if (e.errno().equals(Errno.EEXIST)) {
+                throw Errno.EEXIST.exception("name = " + name + ": the segment exists (O_EXCL)");
+            }
+            throw e;
+        }
         try {
             Posix.Stat st = Posix.fstat(fd);
             if ((st.mode() & Posix.S_IFMT) != Posix.S_IFREG) {

@@ -1,0 +1,290 @@
+package memmap.shell.internal;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+import org.apache.felix.gogo.runtime.CommandProcessorImpl;
+import org.apache.felix.gogo.runtime.threadio.ThreadIOImpl;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import memmap.anon.internal.AnonymousProvider;
+import memmap.anon.internal.MemfdMemoryFile;
+import memmap.api.AddressSpace;
+import memmap.api.Context;
+import memmap.api.MemmapException;
+import memmap.api.provider.AddressSpaces;
+import memmap.api.provider.Backing;
+import memmap.api.provider.BackingRequest;
+import memmap.hostfile.internal.HostFileProvider;
+import memmap.mm.internal.Backings;
+import memmap.mm.internal.MemoryManager;
+import memmap.shm.internal.ShmProvider;
+
+/**
+ * Every shell command fed the classic bad values through a real Gogo command processor, with
+ * real anonymous, host-file and shared-memory providers (segments in a directory of this
+ * test's own, as they would be in /dev/shm): each refusal names the argument and the value,
+ * and leaves maps, usage, the segment directory and the open descriptors as they were. Then
+ * what may be mapped, end to end: UTF-8 text, /dev/zero, a read-only file shared read-only.
+ */
+class ShellInputTest {
+    static final Context CTX = Context.background();
+
+    @TempDir
+    Path dir;
+    Path shmDir;
+    MemfdMemoryFile mf;
+    MemmapCommands commands;
+    ThreadIOImpl threadIO;
+    CommandProcessorImpl processor;
+    ShmProvider shm;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        shmDir = Files.createDirectory(dir.resolve("shm"));
+        mf = new MemfdMemoryFile("shell-input-test", 2L << 20, 1L << 30, 0, false);
+        AnonymousProvider anon = new AnonymousProvider(mf, new AnonymousProvider.Config() {
+            @Override
+            public Class<? extends java.lang.annotation.Annotation> annotationType() {
+                return AnonymousProvider.Config.class;
+            }
+
+            @Override
+            public long fillAhead() {
+                return 16384;
+            }
+
+            @Override
+            public boolean populate() {
+                return false;
+            }
+        }, Map.of("component.id", 1L));
+        HostFileProvider files = new HostFileProvider(new HostFileProvider.Config() {
+            @Override
+            public Class<? extends java.lang.annotation.Annotation> annotationType() {
+                return HostFileProvider.Config.class;
+            }
+
+            @Override
+            public String rootDirectory() {
+                return "";
+            }
+
+            @Override
+            public String[] noMmap() {
+                return new String[0];
+            }
+        }, Map.of("component.id", 2L));
+        shm = new ShmProvider(mf, new ShmProvider.Config() {
+            @Override
+            public Class<? extends java.lang.annotation.Annotation> annotationType() {
+                return ShmProvider.Config.class;
+            }
+
+            @Override
+            public long shmMin() {
+                return 1;
+            }
+
+            @Override
+            public long shmMax() {
+                return 1L << 30;
+            }
+
+            @Override
+            public long shmAll() {
+                return 1L << 20;
+            }
+
+            @Override
+            public long shmMni() {
+                return 64;
+            }
+
+            @Override
+            public String posixDirectory() {
+                return shmDir.toString();
+            }
+
+            @Override
+            public long deviceId() {
+                return 1;
+            }
+        }, Map.of("component.id", 3L));
+        Backings backings = Backings.of(mf, anon, files, shm);
+        AddressSpaces spaces = new AddressSpaces() {
+            @Override
+            public AddressSpace create(Context ctx) {
+                return new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
+            }
+
+            @Override
+            public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
+                return backings.backing(ctx, request);
+            }
+        };
+        commands = new MemmapCommands(null, spaces);
+        commands.posixShms = List.of(shm);
+        threadIO = new ThreadIOImpl();
+        threadIO.start();
+        processor = new CommandProcessorImpl(threadIO);
+        for (String f : new String[] {"space", "spaces", "release", "mmap", "munmap", "mprotect", "msync", "read", "write", "maps"}) {
+            processor.addCommand("memmap", commands, f);
+        }
+    }
+
+    @AfterEach
+    void tearDown() {
+        commands.deactivate();
+        processor.stop();
+        threadIO.stop();
+        mf.release();
+    }
+
+    record Ran(int status, String out) {}
+
+    Ran run(String... lines) throws Exception {
+        Path f = dir.resolve("script.gosh");
+        Files.write(f, List.of(lines), StandardCharsets.UTF_8);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        int status = ScriptRunner.run(processor, f, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        return new Ran(status, bytes.toString(StandardCharsets.UTF_8));
+    }
+
+    /** What must not change when a command is refused. */
+    record State(String maps, String spaces, TreeSet<String> segments, long descriptors) {}
+
+    State state() throws Exception {
+        try (var s = Files.list(shmDir); var fds = Files.list(Path.of("/proc/self/fd"))) {
+            TreeSet<String> segs = new TreeSet<>();
+            s.forEach(p -> segs.add(p.getFileName().toString()));
+            return new State(commands.maps("1"), commands.spaces(), segs, fds.count());
+        }
+    }
+
+    @Test
+    void everyBadValueIsRefusedNamingItAndChangesNothing() throws Exception {
+        Files.write(dir.resolve("data"), new byte[8192]);
+        Files.write(shmDir.resolve("existing"), new byte[0]);
+        assertEquals(0, run("space", "mmap 1 16K").status());
+        long a = 0x7ffff7ffb000L; // where the setup mapping is
+        String file = dir.resolve("data").toString();
+        // One row per case: the command line, then what the error must say (argument and value).
+        String[][] cases = {
+            {"read 1 " + a + " 18446744073709551615", "length = 18446744073709551615 is more than 1 MiB"},
+            {"read 1 " + a + " 0x8000000000000000", "length = 0x8000000000000000 is more than 1 MiB"},
+            {"read 1 A 16", "addr = A is not a number"},
+            {"read 1 " + a + " -1", "length = -1 is not a number"},
+            {"read 2 " + a + " 1", "space = 2 is not an open address space"},
+            {"read x " + a + " 1", "space = x is not a number"},
+            {"mmap --offset garbage --file " + file + " 1 4K", "offset = garbage is not a number"},
+            {"mmap --offset garbage 1 4K", "offset = garbage is not a number"},
+            {"mmap --offset 4096 1 4K", "--offset = 4096 is for --file or --shm"},
+            {"mmap --file \"\" 1 4K", "--file = \"\" is empty"},
+            {"mmap --shm \"\" 1 4K", "--shm = \"\" is empty"},
+            {"mmap --shm NEW --create --offset 1 1 4K", "--offset = 1 is not a multiple of the page size"},
+            {"mmap --shm NEW2 --create --offset 0xfffffffffffff000 1 8K", "overflows 64 bits"},
+            {"mmap --shm MISSING 1 4K", "ENOENT"},
+            {"mmap --create 1 4K", "--create is for --shm"},
+            {"mmap --file " + file + " --shm existing 1 4K", "map one or the other"},
+            {"mmap --file " + dir.resolve("missing") + " 1 4K", "ENOENT: path = " + dir.resolve("missing") + " does not exist"},
+            {"mmap --file " + dir + " 1 4K", "EISDIR: path = " + dir + " is a directory"},
+            {"mmap --perms r --file " + dir + " 1 4K", "ENODEV: path = " + dir + " is a directory"},
+            {"mmap 1 0", "length = 0: a mapping has at least one byte"},
+            {"mmap 1 0xffffffffffffffff", "length = 0xffffffffffffffff with offset = 0 overflows 64 bits"},
+            {"mmap 1 9223372036854775808", "ENOMEM"},
+            {"mmap 1 17179869184G", "length = 17179869184G overflows 64 bits"},
+            {"mmap --perms rwz 1 4K", "perms = rwz"},
+            {"mmap --perms \"\" 1 4K", "perms = "},
+            {"mprotect 1 " + (a + 1) + " 4096 r", "EINVAL"},
+            {"mprotect 1 " + a + " 4096 q", "perms = q"},
+            {"munmap 1 " + a + " 0", "EINVAL: length = 0"},
+            {"munmap 1 0x1001 4096", "EINVAL: addr = 0x1001 is not page-aligned"},
+            {"msync 1 " + (a + 1) + " 4096", "EINVAL"},
+            {"write 1 0x1000 héllo€", "EFAULT"},
+            {"write --hex 1 " + a + " abc", "data = abc is not an even number of hex digits"},
+            {"write --hex 1 " + a + " zz", "data = zz is not an even number of hex digits"},
+        };
+        for (String[] c : cases) {
+            State before = state();
+            Ran r = run(c[0]);
+            assertEquals(1, r.status(), c[0] + " was refused\n" + r.out());
+            String said = r.out().lines().filter(l -> !l.startsWith("memmap> ")).collect(java.util.stream.Collectors.joining("\n"));
+            assertTrue(said.contains(c[1]), c[0] + ": the error says \"" + c[1] + "\"\n" + r.out());
+            assertFalse(r.out().contains("Exception"), c[0] + ": one clear line, no exception name\n" + r.out());
+            assertEquals(before, state(), c[0] + " changed nothing (maps, usage, segments, descriptors)");
+        }
+        assertFalse(Files.exists(shmDir.resolve("NEW")), "a refused --create leaves no segment behind");
+        assertFalse(Files.exists(shmDir.resolve("MISSING")), "without --create nothing is created");
+    }
+
+    @Test
+    void textIsUtf8BothWays() throws Exception {
+        Ran r = run("space", "mmap 1 4K", "write 1 0x7ffff7ffe000 héllo€", "read --text 1 0x7ffff7ffe000 9",
+                "read 1 0x7ffff7ffe000 9");
+        assertEquals(0, r.status(), r.out());
+        assertTrue(r.out().contains("wrote 9"), "é is 2 bytes and € 3 in UTF-8: " + r.out());
+        assertTrue(r.out().contains("héllo€"), r.out());
+        assertTrue(r.out().contains("68 c3 a9 6c 6c 6f e2 82 ac"), r.out());
+    }
+
+    @Test
+    void shmCreateMakesASegmentSizedToTheMappingAndWithoutItTheNameMustExist() throws Exception {
+        Ran r = run("space", "mmap --shm seg --create 1 8K", "write 1 0x7ffff7ffd000 shared", "mmap --shm seg 1 8K",
+                "read --text 1 0x7ffff7ffb000 6");
+        assertEquals(0, r.status(), r.out());
+        assertTrue(r.out().endsWith("shared\nok\n") || r.out().contains("\nshared\n"), "the second mapping sees the first's write: " + r.out());
+        assertEquals(8192, Files.size(shmDir.resolve("seg")), "created sized to offset + length");
+        Ran again = run("mmap --shm seg --create 1 4K");
+        assertEquals(0, again.status(), "an existing segment is opened, not recreated: " + again.out());
+        assertEquals(8192, Files.size(shmDir.resolve("seg")), "nor resized");
+    }
+
+    @Test
+    void devZeroIsAnonymousMemoryNewForEachMapping() throws Exception {
+        Ran r = run("space", "mmap --file /dev/zero 1 8K", "mmap --file /dev/zero 1 8K", "write 1 0x7ffff7ffd000 first",
+                "read --text 1 0x7ffff7ffb000 5", "read 1 0x7ffff7ffb000 5", "mmap --private --file /dev/zero 1 4K",
+                "write 1 0x7ffff7ffa000 private", "read --text 1 0x7ffff7ffa000 7");
+        assertEquals(0, r.status(), r.out());
+        assertTrue(r.out().contains("00 00 00 00 00"), "two shared mappings of /dev/zero do not share: " + r.out());
+        assertTrue(r.out().contains("\nprivate\n"), r.out());
+    }
+
+    @Test
+    void aFileThatCannotBeOpenedForWritingMapsSharedReadOnly() throws Exception {
+        Path f = dir.resolve("immutable");
+        Files.writeString(f, "read only bytes");
+        assumeTrue(new ProcessBuilder("chattr", "+i", f.toString()).start().waitFor() == 0,
+                "chattr +i works here (even root cannot open the file for writing)");
+        try {
+            Ran r = run("space", "mmap --perms r --file " + f + " 1 4K", "read --text 1 0x7ffff7ffe000 15");
+            assertEquals(0, r.status(), r.out());
+            assertTrue(r.out().contains("read only bytes"), r.out());
+            Ran w = run("mprotect 1 0x7ffff7ffe000 4096 rw");
+            assertEquals(1, w.status());
+            assertTrue(w.out().contains("EACCES"), "never writable: " + w.out());
+            Ran shared = run("mmap --perms rw --file " + f + " 1 4K");
+            assertEquals(1, shared.status());
+            assertTrue(shared.out().contains("EACCES: path = " + f + " cannot be opened for writing"), shared.out());
+            Ran priv = run("mmap --private --perms rw --file " + f + " 1 4K", "write 1 0x7ffff7ffd000 copy",
+                    "read --text 1 0x7ffff7ffd000 9");
+            assertEquals(0, priv.status(), "a private mapping may be written; the file is not: " + priv.out());
+            assertTrue(priv.out().contains("copy only"), priv.out());
+            assertEquals("read only bytes", Files.readString(f));
+        } finally {
+            new ProcessBuilder("chattr", "-i", f.toString()).start().waitFor();
+        }
+    }
+}
