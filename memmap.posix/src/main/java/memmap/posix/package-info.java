@@ -1,12 +1,13 @@
 /**
  * The Linux system calls memmap's provider bundles need (memfd_create, ftruncate, fallocate,
- * madvise, mincore, mlock, fstat, open, unlink, close), through the Foreign Function &amp;
- * Memory API. Errors come back as {@link memmap.api.Errno}s in a
+ * madvise, mincore, mlock, fstat, open, openat, openat2, unlink, close), through the Foreign
+ * Function &amp; Memory API; {@link memmap.posix.Beneath} opens paths confined to a directory;
+ * {@link memmap.posix.Settings} checks a component's configuration for the bundles. Errors come back as {@link memmap.api.Errno}s in a
  * {@link memmap.api.MemmapException}. Bundles calling these need native access
  * ({@code --enable-native-access=ALL-UNNAMED}).
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package memmap.posix;
 
 import org.osgi.annotation.bundle.Export;

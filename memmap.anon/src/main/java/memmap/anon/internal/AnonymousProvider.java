@@ -1,5 +1,6 @@
 package memmap.anon.internal;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -8,6 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
@@ -57,30 +59,80 @@ public final class AnonymousProvider implements BackingProvider {
     private static final AtomicLong INODES = new AtomicLong(0x10000);
 
     private final MemoryFile memoryFile;
-    private final long fillAhead;
-    private final boolean populate;
+    /** The settings serving now; replaced whole by {@link #modified}. */
+    private volatile Serving settings;
     /** Instances made in this class loader, for {@link #id()}. */
     private static final AtomicLong INSTANCES = new AtomicLong();
+    private static final System.Logger LOG = System.getLogger(PID);
+    private static final Config DEFAULTS = memmap.posix.Settings.defaults(Config.class);
 
     private final String id;
     private final Set<SharedAnonymousMemory> live = ConcurrentHashMap.newKeySet();
     private volatile boolean released;
 
+    /** What this provider does with new backings. */
+    record Serving(long fillAhead, boolean populate) {}
+
     /**
+     * The DS constructor: the configuration checked property by property. A bad value is
+     * rejected with one logged line naming the PID, the property and the value, and the
+     * default serves in its place: the provider comes up whatever the configuration says.
+     *
      * @param memoryFile where pages come from
-     * @param config the settings
-     * @param properties the component's properties (for its id)
+     * @param properties the component's properties, the configuration's among them
      */
     @Activate
-    public AnonymousProvider(@Reference MemoryFile memoryFile, Config config, Map<String, Object> properties) {
-        if (config.fillAhead() < Pages.PAGE_SIZE || Long.bitCount(config.fillAhead()) != 1) {
+    public AnonymousProvider(@Reference MemoryFile memoryFile, Map<String, Object> properties) {
+        this(memoryFile, DEFAULTS, properties);
+        apply(properties);
+    }
+
+    /**
+     * @param memoryFile where pages come from
+     * @param config the settings (tests and plain-Java use)
+     * @param properties the component's properties (for its id)
+     * @throws IllegalArgumentException naming the setting if one is out of range
+     */
+    public AnonymousProvider(MemoryFile memoryFile, Config config, Map<String, Object> properties) {
+        if (!goodFillAhead(config.fillAhead())) {
             throw new IllegalArgumentException("fillAhead = " + config.fillAhead() + " must be a power of two of at least 4096");
         }
         this.memoryFile = memoryFile;
-        this.fillAhead = config.fillAhead();
-        this.populate = config.populate();
+        this.settings = new Serving(config.fillAhead(), config.populate());
         // A reconfiguration makes a new instance with the same component.id: the counter tells them apart.
         this.id = "memmap.anon/" + properties.getOrDefault("component.id", "0") + "#" + INSTANCES.incrementAndGet();
+    }
+
+    private static boolean goodFillAhead(long v) {
+        return v >= Pages.PAGE_SIZE && Long.bitCount(v) == 1;
+    }
+
+    /**
+     * A new configuration, applied live (no replacement: live mappings stay where they are,
+     * new backings get the new settings). A bad value is rejected with one logged line and the
+     * value serving now goes on serving; the rest of the configuration applies.
+     *
+     */
+    @Modified
+    void modified(Map<String, Object> properties) {
+        apply(properties);
+    }
+
+    /** {@link #modified}'s work; returns the rejections, one line each. */
+    List<String> apply(Map<String, Object> properties) {
+        Serving now = settings;
+        memmap.posix.Settings in = new memmap.posix.Settings(PID, properties, BackingProvider.KIND);
+        Config d = DEFAULTS;
+        long fill = in.longValue("fillAhead", d.fillAhead(), now.fillAhead(), "must be a power of two of at least 4096",
+                AnonymousProvider::goodFillAhead);
+        boolean populate = in.booleanValue("populate", d.populate(), now.populate());
+        settings = new Serving(fill, populate);
+        return in.report(LOG);
+    }
+
+    /** The settings serving now. */
+    Serving settings() {
+        return settings;
     }
 
     @Deactivate
@@ -118,7 +170,7 @@ public final class AnonymousProvider implements BackingProvider {
         }
         SharedAnonymousMemory[] self = new SharedAnonymousMemory[1];
         SharedAnonymousMemory m = new SharedAnonymousMemory(memoryFile, anon.length(), inode, ctx.memCgId(),
-                fillAhead, populate, () -> {
+                settings.fillAhead(), settings.populate(), () -> {
                     live.remove(self[0]);
                     if (lease != null) {
                         lease.removeUser();
@@ -141,7 +193,7 @@ public final class AnonymousProvider implements BackingProvider {
         INODES.accumulateAndGet(inode + 1, Math::max);
         Backing to = make(ctx, anon, inode);
         try {
-            long step = Math.max(fillAhead, 2L << 20);
+            long step = Math.max(settings.fillAhead(), 2L << 20);
             for (long off = 0; off < anon.length(); off += step) {
                 MappableRange r = new MappableRange(off, Math.min(anon.length(), off + step));
                 copy(ctx, from, to, r);

@@ -152,10 +152,56 @@ public final class MemfdMemoryFile implements MemoryFile {
         unfree.add(0, -1L, VOID);
     }
 
-    /** The DS constructor: a memory file named {@code memmap} with the configured settings. */
-    @Activate
+    /** A memory file named {@code memmap} with {@code config}'s settings (plain-Java and ServiceLoader use). */
     public MemfdMemoryFile(Config config) throws MemmapException {
         this("memmap", config.chunkSize(), config.memoryLimit(), config.retainedLimit(), config.hugePages());
+    }
+
+    /**
+     * The DS constructor: a memory file named {@code memmap}, the configuration checked property
+     * by property; a bad value is rejected with one logged line naming the PID, the property and
+     * the value, and the default serves in its place.
+     */
+    @Activate
+    public MemfdMemoryFile(Map<String, Object> properties) throws MemmapException {
+        this(checked(properties));
+    }
+
+    private static Config checked(Map<String, Object> properties) {
+        Config d = memmap.posix.Settings.defaults(Config.class);
+        memmap.posix.Settings in = new memmap.posix.Settings(PID, properties);
+        long chunk = in.longValue("chunkSize", d.chunkSize(), d.chunkSize(), "must be a positive multiple of 2 MiB",
+                v -> v > 0 && Pages.isHugePageAligned(v));
+        long limit = in.longValue("memoryLimit", d.memoryLimit(), d.memoryLimit(), "must be positive", v -> v > 0);
+        long retained = in.longValue("retainedLimit", d.retainedLimit(), d.retainedLimit(), "must not be negative", v -> v >= 0);
+        boolean huge = in.booleanValue("hugePages", d.hugePages(), d.hugePages());
+        in.report(System.getLogger(PID));
+        return new Config() {
+            @Override
+            public Class<? extends java.lang.annotation.Annotation> annotationType() {
+                return Config.class;
+            }
+
+            @Override
+            public long chunkSize() {
+                return chunk;
+            }
+
+            @Override
+            public long memoryLimit() {
+                return limit;
+            }
+
+            @Override
+            public long retainedLimit() {
+                return retained;
+            }
+
+            @Override
+            public boolean hugePages() {
+                return huge;
+            }
+        };
     }
 
     /** memfd_create, or an unlinked file under /dev/shm where memfd is unavailable. */
@@ -524,6 +570,11 @@ public final class MemfdMemoryFile implements MemoryFile {
         } finally {
             mu.unlock();
         }
+    }
+
+    /** The memory limit in force. */
+    long memoryLimit() {
+        return memoryLimit;
     }
 
     /** Changes the limits live; a lower memory limit applies to later allocations only. */

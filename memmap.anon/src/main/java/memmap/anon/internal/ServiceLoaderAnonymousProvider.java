@@ -14,7 +14,7 @@ public final class ServiceLoaderAnonymousProvider {
 
     /** The ServiceLoader provider method: a new provider on the JVM's shared memory file. */
     public static BackingProvider provider() {
-        return new AnonymousProvider(ServiceLoaderMemoryFile.shared(), Defaults.of(AnonymousProvider.Config.class),
+        return new AnonymousProvider(ServiceLoaderMemoryFile.shared(), memmap.posix.Settings.defaults(AnonymousProvider.Config.class),
                 Map.of("component.id", "serviceloader"));
     }
 }

@@ -26,7 +26,7 @@ public final class ServiceLoaderMemoryFile {
                 mf = instance;
                 if (mf == null) {
                     try {
-                        instance = mf = new MemfdMemoryFile(Defaults.of(MemfdMemoryFile.Config.class));
+                        instance = mf = new MemfdMemoryFile(memmap.posix.Settings.defaults(MemfdMemoryFile.Config.class));
                     } catch (MemmapException e) {
                         throw new IllegalStateException("cannot make the memory file: " + e.getMessage(), e);
                     }

@@ -30,10 +30,10 @@ class ServiceLoaderProvidersTest {
 
     @Test
     void defaultsAreTheConfigurationTypesDefaults() {
-        AnonymousProvider.Config c = Defaults.of(AnonymousProvider.Config.class);
+        AnonymousProvider.Config c = memmap.posix.Settings.defaults(AnonymousProvider.Config.class);
         assertEquals(64L << 10, c.fillAhead());
         assertTrue(c.populate());
         assertEquals(AnonymousProvider.Config.class, c.annotationType());
-        assertEquals(16L << 30, Defaults.of(MemfdMemoryFile.Config.class).memoryLimit());
+        assertEquals(16L << 30, memmap.posix.Settings.defaults(MemfdMemoryFile.Config.class).memoryLimit());
     }
 }

@@ -16,6 +16,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -81,26 +82,52 @@ public final class HostFileProvider implements BackingProvider {
         String[] noMmap() default {};
     }
 
-    private final Path root;
-    /** The root directory open with O_PATH, or -1 without a root. Guarded by {@link #rootLock}. */
-    private final int rootFd;
+    /**
+     * What confines opens: no root (everything), a root directory open with O_PATH, or a root
+     * that could not be opened at activation ({@code refused}: every open is EACCES, never
+     * unconfined). Replaced whole by {@link #modified}; its descriptor closed under the write
+     * side of {@link #rootLock}.
+     */
+    private record Root(Path path, int fd, String refused) {
+        static final Root NONE = new Root(null, -1, null);
+    }
+
+    private volatile Root root = Root.NONE;
+    private volatile List<PathMatcher> noMmap = List.of();
+    private volatile List<String> noMmapGlobs = List.of();
     private final ReentrantReadWriteLock rootLock = new ReentrantReadWriteLock();
     /** Tests: resolve with the openat walk even where openat2 works. */
     private final boolean walkOnly;
-    private final List<PathMatcher> noMmap = new ArrayList<>();
     /** Instances made in this class loader, for {@link #id()}. */
     private static final AtomicLong INSTANCES = new AtomicLong();
+    private static final System.Logger LOG = System.getLogger(PID);
 
     private final String id;
     private final FdMappableCache files = new FdMappableCache();
     private volatile boolean released;
 
     /**
-     * @param config the settings
-     * @param properties the component's properties (for its id)
-     * @throws IllegalArgumentException naming the setting if the root directory does not exist
+     * The DS constructor: the configuration checked property by property; a bad value is
+     * rejected with one logged line naming the PID, the property and the value. A root
+     * directory that cannot be opened refuses every open (EACCES) rather than confining
+     * nothing.
      */
     @Activate
+    public HostFileProvider(Map<String, Object> properties) {
+        this.walkOnly = false;
+        this.id = id(properties);
+        List<String> rejected = apply(properties);
+        String r = new memmap.posix.Settings(PID, properties).stringValue("rootDirectory", "", "");
+        if (!r.isEmpty() && root.path() == null) {
+            root = new Root(null, -1, "rootDirectory = \"" + r + "\" could not be opened (" + rejected + ")");
+        }
+    }
+
+    /**
+     * @param config the settings
+     * @param properties the component's properties (for its id)
+     * @throws IllegalArgumentException naming the setting if one is bad (the root directory does not exist, a glob)
+     */
     public HostFileProvider(Config config, Map<String, Object> properties) {
         this(config, properties, false);
     }
@@ -108,38 +135,80 @@ public final class HostFileProvider implements BackingProvider {
     /** As {@link #HostFileProvider(Config, Map)}; {@code walkOnly} resolves without openat2 (tests). */
     HostFileProvider(Config config, Map<String, Object> properties, boolean walkOnly) {
         this.walkOnly = walkOnly;
-        String r = config.rootDirectory() == null ? "" : config.rootDirectory().trim();
+        this.id = id(properties);
+        List<String> rejected = apply(Map.of("rootDirectory", config.rootDirectory() == null ? "" : config.rootDirectory(),
+                "noMmap", config.noMmap()));
+        if (!rejected.isEmpty()) {
+            closeQuietly(root.fd());
+            throw new IllegalArgumentException(rejected.getFirst().substring(PID.length() + 2));
+        }
+    }
+
+    private static String id(Map<String, Object> properties) {
+        // A reconfiguration of another provider instance has the same component.id: the counter tells them apart.
+        return "memmap.hostfile/" + properties.getOrDefault("component.id", "0") + "#" + INSTANCES.incrementAndGet();
+    }
+
+    /**
+     * A new configuration, applied live: opens from now on are confined to the new root and
+     * matched against the new globs; files already open stay as they are. A bad value is
+     * rejected with one logged line and the value serving goes on serving.
+     */
+    @Modified
+    void modified(Map<String, Object> properties) {
+        apply(properties);
+    }
+
+    /** {@link #modified}'s work; returns the rejections, one line each. */
+    List<String> apply(Map<String, ?> properties) {
+        memmap.posix.Settings in = new memmap.posix.Settings(PID, properties, BackingProvider.KIND);
+        Root old = root;
+        String r = in.stringValue("rootDirectory", "", old.path() == null ? "" : old.path().toString());
+        Root next = old;
         if (r.isEmpty()) {
-            root = null;
-        } else {
+            next = Root.NONE;
+        } else if (old.path() == null || !old.path().toString().equals(r)) {
             try {
-                root = Path.of(r).toRealPath();
-            } catch (IOException e) {
-                throw new IllegalArgumentException("rootDirectory = \"" + r + "\" cannot be resolved: " + e.getMessage(), e);
+                Path real = Path.of(r).toRealPath();
+                next = new Root(real, Posix.open(real.toString(), Posix.O_PATH | Posix.O_DIRECTORY | Posix.O_CLOEXEC, 0), null);
+            } catch (IOException | MemmapException | java.nio.file.InvalidPathException e) {
+                in.reject("rootDirectory", r, "cannot be opened as a directory (" + e.getMessage() + ")",
+                        old.path() == null ? "" : old.path().toString());
             }
         }
-        for (String glob : config.noMmap()) {
+        List<String> globs = in.stringsValue("noMmap", List.of(), noMmapGlobs);
+        List<PathMatcher> matchers = new ArrayList<>();
+        for (String glob : globs) {
             try {
-                noMmap.add(FileSystems.getDefault().getPathMatcher("glob:" + glob));
+                matchers.add(FileSystems.getDefault().getPathMatcher("glob:" + glob));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("noMmap = \"" + glob + "\" is not a glob: " + e.getMessage(), e);
+                in.reject("noMmap", glob, "not a glob (" + e.getMessage() + ")", noMmapGlobs);
+                matchers = null;
+                break;
             }
         }
-        try {
-            rootFd = root == null ? -1 : Posix.open(root.toString(), Posix.O_PATH | Posix.O_DIRECTORY | Posix.O_CLOEXEC, 0);
-        } catch (MemmapException e) {
-            throw new IllegalArgumentException("rootDirectory = \"" + r + "\" cannot be opened: " + e.getMessage(), e);
+        if (matchers != null) {
+            noMmap = List.copyOf(matchers);
+            noMmapGlobs = List.copyOf(globs);
         }
-        // A reconfiguration makes a new instance with the same component.id: the counter tells them apart.
-        this.id = "memmap.hostfile/" + properties.getOrDefault("component.id", "0") + "#" + INSTANCES.incrementAndGet();
+        if (next != old) {
+            rootLock.writeLock().lock();
+            try {
+                root = next;
+                closeQuietly(old.fd());
+            } finally {
+                rootLock.writeLock().unlock();
+            }
+        }
+        return in.report(LOG);
     }
 
     @Deactivate
     void deactivate() {
         rootLock.writeLock().lock();
         try {
-            if (!released && rootFd >= 0) {
-                closeQuietly(rootFd);
+            if (!released) {
+                closeQuietly(root.fd());
             }
             released = true;
         } finally {
@@ -159,7 +228,7 @@ public final class HostFileProvider implements BackingProvider {
 
     /** The configured root directory, or null. */
     Path root() {
-        return root;
+        return root.path();
     }
 
     @Override
@@ -171,6 +240,9 @@ public final class HostFileProvider implements BackingProvider {
         try {
             if (released) {
                 throw new IllegalStateException("provider " + id + " has been released");
+            }
+            if (root.refused() != null) {
+                throw Errno.EACCES.exception("path = " + hf.path() + ": no file can be opened: " + root.refused());
             }
             int fd = openBest(hf);
             try {
@@ -254,7 +326,8 @@ public final class HostFileProvider implements BackingProvider {
     }
 
     private int openAs(String p, int flags) throws MemmapException {
-        return root == null ? Posix.open(p, flags, 0) : Beneath.open(rootFd, root.toString(), p, flags, walkOnly);
+        Root r = root; // read under rootLock's read side: its descriptor stays open
+        return r.path() == null ? Posix.open(p, flags, 0) : Beneath.open(r.fd(), r.path().toString(), p, flags, walkOnly);
     }
 
     /** What a failed open means to the caller, naming the path as given (never where it led). */
@@ -294,6 +367,9 @@ public final class HostFileProvider implements BackingProvider {
     }
 
     private static void closeQuietly(int fd) {
+        if (fd < 0) {
+            return;
+        }
         try {
             Posix.close(fd);
         } catch (MemmapException ignored) {

@@ -436,4 +436,39 @@ class HostFileProviderTest {
         adopted.identity().decRef(CTX);
         b.identity().decRef(CTX);
     }
+
+    @Test
+    void configurationChangesApplyLiveAndABadRootKeepsTheServingOne() throws Exception {
+        Path root = Files.createDirectory(dir.resolve("cfg-root"));
+        Files.write(root.resolve("in"), new byte[(int) P]);
+        Path outside = file("cfg-outside", 1, (byte) 0);
+        HostFileProvider p = new HostFileProvider(Map.of("component.id", 3L, "rootDirectory", root.toString()));
+        try {
+            assertEquals(root.toRealPath(), p.root());
+            List<String> r = p.apply(Map.of("rootDirectory", dir.resolve("missing").toString(), "noMmap", "[unclosed"));
+            assertEquals(2, r.size(), r.toString());
+            assertTrue(r.get(0).startsWith("memmap.hostfile: rootDirectory = \"" + dir.resolve("missing") + "\" rejected: cannot be opened"),
+                    r.get(0));
+            assertTrue(r.get(1).startsWith("memmap.hostfile: noMmap = \"[unclosed\" rejected: not a glob"), r.get(1));
+            assertEquals(root.toRealPath(), p.root(), "the root serving goes on confining");
+            assertEquals(Errno.EACCES, assertThrows(MemmapException.class,
+                    () -> p.create(CTX, new BackingRequest.HostFile(outside, false))).errno());
+            p.create(CTX, new BackingRequest.HostFile(Path.of("in"), false)).identity().decRef(CTX);
+            assertEquals(List.of(), p.apply(Map.of()));
+            assertNull(p.root(), "a deleted configuration confines nothing, as the default");
+            p.create(CTX, new BackingRequest.HostFile(outside, false)).identity().decRef(CTX);
+        } finally {
+            p.deactivate();
+        }
+    }
+
+    @Test
+    void aRootThatCannotBeOpenedAtActivationRefusesEveryOpenRatherThanConfiningNothing() throws Exception {
+        Path f = file("anything", 1, (byte) 0);
+        HostFileProvider p = new HostFileProvider(Map.of("component.id", 4L, "rootDirectory", dir.resolve("missing").toString()));
+        MemmapException e = assertThrows(MemmapException.class, () -> p.create(CTX, new BackingRequest.HostFile(f, false)));
+        assertEquals(Errno.EACCES, e.errno());
+        assertTrue(e.getMessage().contains("could not be opened"), e.getMessage());
+        p.deactivate();
+    }
 }

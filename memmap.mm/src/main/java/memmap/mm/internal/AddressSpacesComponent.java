@@ -1,13 +1,23 @@
 package memmap.mm.internal;
 
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import org.osgi.framework.ServiceReference;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 import memmap.api.AddressSpace;
 import memmap.api.Context;
@@ -31,8 +41,44 @@ import memmap.api.provider.SysVSharedMemory;
  * entry of a kind is the highest ranked. Providers are kept in their own order (ranking, then
  * newest last) because their arrivals and departures drive the hot swap.
  */
-@Component(service = AddressSpaces.class, immediate = true)
+@Component(service = AddressSpaces.class, immediate = true, configurationPid = AddressSpacesComponent.PID)
+@Designate(ocd = AddressSpacesComponent.Config.class)
 public final class AddressSpacesComponent implements AddressSpaces {
+    /** The Config Admin PID of the address spaces' settings. */
+    public static final String PID = "memmap.mm";
+    private static final System.Logger LOG = System.getLogger(PID);
+
+    /** The settings. */
+    @ObjectClassDefinition(name = "memmap address spaces", description = "How address spaces find their backings.")
+    public @interface Config {
+        @AttributeDefinition(name = "Provider wait",
+                description = "Milliseconds a new mapping waits for the provider of its kind while that provider is being "
+                        + "reconfigured or restarted (0: not at all). Without any provider of the kind configured: ENODEV at once.")
+        long providerWaitMillis() default 5000;
+    }
+
+    private volatile long providerWaitMillis = 5000;
+    /** Bumped and notified on every provider arrival or departure. Guarded by itself. */
+    private final long[] providerEvents = {0};
+
+    /** The component runtime, to tell "being replaced" from "not configured at all". */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ServiceComponentRuntime scr;
+
+    /** The DS constructor: the configuration checked (a bad value is one logged line; the default serves). */
+    @Activate
+    public AddressSpacesComponent(Map<String, Object> properties) {
+        modified(properties);
+    }
+
+    /** Settings apply live. */
+    @Modified
+    void modified(Map<String, Object> properties) {
+        memmap.posix.Settings in = new memmap.posix.Settings(PID, properties);
+        providerWaitMillis = in.longValue("providerWaitMillis", 5000, providerWaitMillis, "must be 0 or more milliseconds", v -> v >= 0);
+        in.report(LOG);
+    }
     private final ProviderSwap swap = new ProviderSwap();
     private final ServingOrder<BackingProvider> providers = new ServingOrder<>();
     private final ServingOrder<MemoryFile> memoryFiles = new ServingOrder<>();
@@ -41,7 +87,7 @@ public final class AddressSpacesComponent implements AddressSpaces {
     private final Backings backings = Backings.swapping(swap, memoryFiles::serving, providers::all, sysvs::serving, () -> {
         List<BufferedIOFallbackStrategy> ss = this.strategies; // DS sets it; ascending ranking
         return ss == null || ss.isEmpty() ? null : ss.getLast();
-    });
+    }, this::awaitProvider);
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -52,6 +98,7 @@ public final class AddressSpacesComponent implements AddressSpaces {
             policyOption = ReferencePolicyOption.GREEDY)
     void bindProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
         providers.put(ref, p);
+        providerEvent();
         migrateTo(p.kind());
     }
 
@@ -67,7 +114,69 @@ public final class AddressSpacesComponent implements AddressSpaces {
      */
     void unbindProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
         providers.remove(p);
+        providerEvent();
         migrateTo(p.kind());
+    }
+
+    private void providerEvent() {
+        synchronized (providerEvents) {
+            providerEvents[0]++;
+            providerEvents.notifyAll();
+        }
+    }
+
+    /**
+     * The wait of {@link Backings.ProviderWait}: until a provider of {@code kind} other than
+     * {@code not} is bound, as long as one is coming — a component of the kind enabled in an
+     * active bundle and not failed — and at most {@code providerWaitMillis}. The component
+     * runtime is asked without any lock held (it may be binding a provider meanwhile).
+     */
+    private BackingProvider awaitProvider(BackingKind kind, BackingProvider not) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(providerWaitMillis);
+        while (true) {
+            long seen;
+            synchronized (providerEvents) {
+                seen = providerEvents[0];
+            }
+            BackingProvider p = Backings.servingOf(providers.all(), kind);
+            if (p != null && p != not) {
+                return p;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || !coming(kind)) {
+                return null;
+            }
+            synchronized (providerEvents) {
+                if (providerEvents[0] == seen) {
+                    // Bounded slices: "coming" is asked again, in case the component went away.
+                    providerEvents.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 100)));
+                }
+            }
+        }
+    }
+
+    /** Whether a provider of {@code kind} is configured: enabled, in an active bundle, not failed. */
+    private boolean coming(BackingKind kind) {
+        ServiceComponentRuntime s = scr;
+        if (s == null) {
+            return true; // cannot tell: the bounded wait decides
+        }
+        for (ComponentDescriptionDTO d : s.getComponentDescriptionDTOs()) {
+            if (!java.util.Arrays.asList(d.serviceInterfaces).contains(BackingProvider.class.getName())
+                    || !kind.id().equals(String.valueOf(d.properties.get(BackingProvider.KIND))) || !s.isComponentEnabled(d)) {
+                continue;
+            }
+            var configs = s.getComponentConfigurationDTOs(d);
+            if (configs.isEmpty()) {
+                return true; // between two configurations
+            }
+            for (ComponentConfigurationDTO c : configs) {
+                if (c.state != ComponentConfigurationDTO.FAILED_ACTIVATION) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private void migrateTo(BackingKind kind) {

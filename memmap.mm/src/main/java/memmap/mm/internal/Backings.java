@@ -8,6 +8,7 @@ import memmap.api.Errno;
 import memmap.api.MemmapException;
 import memmap.api.MemoryFile;
 import memmap.api.provider.Backing;
+import memmap.api.provider.BackingKind;
 import memmap.api.provider.BackingProvider;
 import memmap.api.provider.BackingRequest;
 import memmap.api.provider.BufferedIOFallbackStrategy;
@@ -66,6 +67,43 @@ public interface Backings {
      */
     static Backings swapping(ProviderSwap swap, Supplier<MemoryFile> memoryFile, Supplier<List<BackingProvider>> providers,
             Supplier<SysVSharedMemory> sysv, Supplier<BufferedIOFallbackStrategy> fallback) {
+        return swapping(swap, memoryFile, providers, sysv, fallback, ProviderWait.NONE);
+    }
+
+    /**
+     * Waits for a provider of a kind while none serves it (one is being replaced or restarted).
+     * Thread-safe.
+     */
+    interface ProviderWait {
+        /** Never waits: no provider serving is ENODEV at once. */
+        ProviderWait NONE = (kind, not) -> null;
+
+        /**
+         * The provider serving {@code kind} once there is one other than {@code not}, or null
+         * when none is coming (none of the kind is configured) or none came in time.
+         */
+        BackingProvider await(BackingKind kind, BackingProvider not) throws InterruptedException;
+    }
+
+    /** The last provider of {@code kind} in {@code providers} (ascending serving order), or null. */
+    static BackingProvider servingOf(List<BackingProvider> providers, BackingKind kind) {
+        BackingProvider chosen = null;
+        for (BackingProvider p : providers) {
+            if (p.kind() == kind) {
+                chosen = p;
+            }
+        }
+        return chosen;
+    }
+
+    /**
+     * As {@link #swapping(ProviderSwap, Supplier, Supplier, Supplier, Supplier)}; a request of a
+     * kind no provider serves right now — or whose provider was released under it (a
+     * reconfiguration or restart) — waits through {@code wait} for the one coming, and is
+     * ENODEV only when none comes.
+     */
+    static Backings swapping(ProviderSwap swap, Supplier<MemoryFile> memoryFile, Supplier<List<BackingProvider>> providers,
+            Supplier<SysVSharedMemory> sysv, Supplier<BufferedIOFallbackStrategy> fallback, ProviderWait wait) {
         return new Backings() {
             @Override
             public MemoryFile memoryFile() throws MemmapException {
@@ -78,9 +116,35 @@ public interface Backings {
 
             @Override
             public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
-                Backing b = route(providers.get(), ctx, request);
-                swap.made(b);
-                return b;
+                BackingProvider released = null;
+                for (int attempt = 0; ; attempt++) {
+                    BackingProvider p = servingOf(providers.get(), request.kind());
+                    if (p == null || p == released) {
+                        try {
+                            p = wait.await(request.kind(), released);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw Errno.EINTR.exception("waiting for a provider for kind " + request.kind().id());
+                        }
+                        if (p == null) {
+                            throw Errno.ENODEV.exception("no provider for kind " + request.kind().id());
+                        }
+                    }
+                    Backing b;
+                    try {
+                        b = p.create(ctx, request);
+                    } catch (IllegalStateException e) {
+                        // Released between being chosen and asked (the BackingProvider contract):
+                        // the one replacing it serves. A few rounds at most, then say so.
+                        if (attempt >= 3) {
+                            throw e;
+                        }
+                        released = p;
+                        continue;
+                    }
+                    swap.made(b);
+                    return b;
+                }
             }
 
             @Override
@@ -107,19 +171,5 @@ public interface Backings {
                 swap.released(mm);
             }
         };
-    }
-
-    /** The last provider of the request's kind in {@code providers} (lists are in ascending ranking order). */
-    static Backing route(List<BackingProvider> providers, Context ctx, BackingRequest request) throws MemmapException {
-        BackingProvider chosen = null;
-        for (BackingProvider p : providers) {
-            if (p.kind() == request.kind()) {
-                chosen = p;
-            }
-        }
-        if (chosen == null) {
-            throw Errno.ENODEV.exception("no provider for kind " + request.kind().id());
-        }
-        return chosen.create(ctx, request);
     }
 }

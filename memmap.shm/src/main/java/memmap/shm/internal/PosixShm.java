@@ -26,6 +26,11 @@ final class PosixShm implements PosixSharedMemory {
         this.providerId = providerId;
     }
 
+    /** The directory segments live in. */
+    String directory() {
+        return dir;
+    }
+
     /** The file of segment {@code name} (a leading {@code /} allowed), or EINVAL naming it. */
     String path(String name) throws MemmapException {
         String n = name != null && name.startsWith("/") ? name.substring(1) : name;

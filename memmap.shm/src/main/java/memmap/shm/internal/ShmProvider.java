@@ -65,32 +65,78 @@ public final class ShmProvider implements BackingProvider, SysVSharedMemory, Pos
     }
 
     private final ShmRegistry registry;
-    private final PosixShm posix;
+    private volatile PosixShm posix;
     /** Instances made in this class loader, for {@link #id()}. */
     private static final AtomicLong INSTANCES = new AtomicLong();
+    private static final System.Logger LOG = System.getLogger(PID);
+    private static final Config DEFAULTS = memmap.posix.Settings.defaults(Config.class);
 
     private final String id;
     private volatile boolean released;
+    private volatile long deviceId;
 
+    /**
+     * The DS constructor: Linux's defaults, then the configuration checked property by
+     * property (a bad value rejected with one logged line naming the PID, the property and
+     * the value; the default serves in its place).
+     */
     @Activate
-    public ShmProvider(@Reference MemoryFile memoryFile, Config config, Map<String, Object> properties) {
+    public ShmProvider(@Reference MemoryFile memoryFile, Map<String, Object> properties) {
+        this(memoryFile, DEFAULTS, properties);
+        apply(properties);
+    }
+
+    /**
+     * @throws IllegalArgumentException naming the setting if one is out of range (tests and plain-Java use)
+     */
+    public ShmProvider(MemoryFile memoryFile, Config config, Map<String, Object> properties) {
         // A reconfiguration makes a new instance with the same component.id: the counter tells them apart.
         this.id = "memmap.shm/" + properties.getOrDefault("component.id", "0") + "#" + INSTANCES.incrementAndGet();
-        this.registry = new ShmRegistry(memoryFile, config.deviceId(), limits(config));
+        if (config.shmMni() <= 0) {
+            throw new IllegalArgumentException("shmMni = " + config.shmMni() + " must be positive");
+        }
+        this.deviceId = config.deviceId();
+        this.registry = new ShmRegistry(memoryFile, config.deviceId(),
+                new ShmRegistry.Limits(config.shmMin(), config.shmMax(), config.shmAll(), config.shmMni()));
         this.posix = new PosixShm(config.posixDirectory(), id);
     }
 
-    private static ShmRegistry.Limits limits(Config c) {
-        if (c.shmMni() <= 0) {
-            throw new IllegalArgumentException("shmMni = " + c.shmMni() + " must be positive");
-        }
-        return new ShmRegistry.Limits(c.shmMin(), c.shmMax(), c.shmAll(), c.shmMni());
+    /**
+     * Every setting applies live: limits to the next shmget, the device to segments made from
+     * now on, the directory to names opened from now on (segments open stay where they are).
+     * A bad value is rejected with one logged line and the value serving goes on serving.
+     */
+    @Modified
+    void modified(Map<String, Object> properties) {
+        apply(properties);
     }
 
-    /** Limits change live; they apply to the next shmget. */
-    @Modified
-    void modified(Config config) {
-        registry.setLimits(limits(config));
+    /** {@link #modified}'s work; returns the rejections, one line each. */
+    List<String> apply(Map<String, ?> properties) {
+        memmap.posix.Settings in = new memmap.posix.Settings(PID, properties, BackingProvider.KIND);
+        ShmRegistry.Limits l = registry.limits();
+        Config d = DEFAULTS;
+        long min = in.longValue("shmMin", d.shmMin(), l.shmMin(), "must be at least 1", v -> v >= 1);
+        long max = in.longValue("shmMax", d.shmMax(), l.shmMax(), "must be at least 1", v -> v != 0);
+        long all = in.longValue("shmAll", d.shmAll(), l.shmAll(), "must be at least 1", v -> v != 0);
+        long mni = in.longValue("shmMni", d.shmMni(), l.shmMni(), "must be positive", v -> v > 0);
+        if (Long.compareUnsigned(min, max) > 0) {
+            in.reject("shmMin", min, "larger than shmMax = " + Long.toUnsignedString(max), l.shmMin());
+            min = l.shmMin();
+        }
+        registry.setLimits(new ShmRegistry.Limits(min, max, all, mni));
+        long dev = in.longValue("deviceId", d.deviceId(), deviceId, "must be a device number (major << 20 | minor)", v -> v >= 0 && v < (1L << 32));
+        registry.setDeviceId(dev);
+        deviceId = dev;
+        String dir = in.stringValue("posixDirectory", d.posixDirectory(), posix.directory());
+        if (!dir.equals(posix.directory())) {
+            if (java.nio.file.Files.isDirectory(java.nio.file.Path.of(dir))) {
+                posix = new PosixShm(dir, id);
+            } else {
+                in.reject("posixDirectory", dir, "not a directory", posix.directory());
+            }
+        }
+        return in.report(LOG);
     }
 
     @Deactivate

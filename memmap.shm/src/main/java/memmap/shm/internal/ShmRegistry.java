@@ -38,7 +38,7 @@ final class ShmRegistry implements SysVSharedMemory {
     private final Map<Integer, ShmSegment> objects = new TreeMap<>();
     private final Map<Integer, Integer> keysToIds = new HashMap<>();
     private final MemoryFile memoryFile;
-    private final long deviceId;
+    private volatile long deviceId;
     private int lastIdUsed;
     private long totalPages;
     private volatile Limits limits;
@@ -61,8 +61,18 @@ final class ShmRegistry implements SysVSharedMemory {
         this.limits = limits;
     }
 
+    /** The limits in force. */
+    Limits limits() {
+        return limits;
+    }
+
     void setLimits(Limits l) {
         this.limits = l;
+    }
+
+    /** The device number of segments made from now on. */
+    void setDeviceId(long d) {
+        this.deviceId = d;
     }
 
     // ---------------------------------------------------------------- shmget
