@@ -6,14 +6,16 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Dictionary;
-import java.util.Hashtable;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.osgi.test.common.annotation.InjectService;
+import org.osgi.test.common.annotation.Property;
+import org.osgi.test.common.annotation.config.WithConfiguration;
+import org.osgi.test.junit5.cm.ConfigurationExtension;
+import org.osgi.test.junit5.context.BundleContextExtension;
+import org.osgi.test.junit5.service.ServiceExtension;
 import org.osgi.framework.Bundle;
-import org.osgi.framework.Constants;
-import org.osgi.service.cm.Configuration;
-import org.osgi.service.cm.ConfigurationAdmin;
 
 import memmap.api.AddressSpace;
 import memmap.api.Context;
@@ -28,6 +30,9 @@ import memmap.api.provider.BackingRequest;
 import memmap.api.provider.SysVSharedMemory;
 
 /** Every provider exercised through the address space, inside Felix. */
+@ExtendWith(BundleContextExtension.class)
+@ExtendWith(ServiceExtension.class)
+@ExtendWith(ConfigurationExtension.class)
 class AddressSpaceTest {
     static final long P = 4096;
     static final Context CTX = Context.background();
@@ -71,7 +76,7 @@ class AddressSpaceTest {
             Files.write(f, new byte[(int) (2 * P)]);
             Backing b = spaces.backing(CTX, new BackingRequest.HostFile(f, true));
             AddressSpace as = spaces.create(CTX);
-            long a = as.mmap(CTX, MMapOpts.builder().length(2 * P).mappable(b.mappable()).mappingIdentity(b.identity()).build());
+            long a = as.mmap(CTX, b.configure(MMapOpts.builder().length(2 * P).build()));
             b.identity().decRef(CTX);
             as.write(CTX, a + P, text("to the file"));
             as.msync(CTX, a, 2 * P, true, false);
@@ -110,44 +115,93 @@ class AddressSpaceTest {
         assertEquals(Errno.EINVAL, assertThrows(MemmapException.class, () -> sysv.stat(CTX, id)).errno(), "gone with the last detach");
     }
 
+    /**
+     * The host-file provider configured live (its settings apply without replacing it): the
+     * configuration extension makes the configuration before and deletes it after the test, and
+     * the provider is injected once its service properties show it applied — no waiting on time.
+     */
     @Test
-    void filesThatCannotBeMappedGoThroughTheFallbackStrategy() throws Exception {
-        AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
-        ConfigurationAdmin ca = Framework.await(ConfigurationAdmin.class, null);
-        Configuration cfg = ca.getConfiguration("memmap.hostfile", "?");
+    @WithConfiguration(pid = "memmap.hostfile", location = "?",
+            properties = @Property(key = "noMmap", value = "**/*.fallback", type = Property.Type.Array))
+    void filesThatCannotBeMappedGoThroughTheFallbackStrategy(@InjectService(timeout = Framework.TIMEOUT_MS) AddressSpaces spaces,
+            @InjectService(filter = "(&(memmap.backing.kind=hostfile)(noMmap=\\*\\*/\\*.fallback))", timeout = Framework.TIMEOUT_MS)
+            BackingProvider applied) throws Exception {
         Path f = Files.createTempFile("memmap-as", ".fallback");
         try {
             Files.write(f, new byte[(int) P]);
-            Object old = Framework.awaitReference(BackingProvider.class, "(memmap.backing.kind=hostfile)").reference()
-                    .getProperty(Constants.SERVICE_ID);
-            Dictionary<String, Object> props = new Hashtable<>();
-            props.put("noMmap", new String[] {"**/*.fallback"});
-            cfg.update(props);
-            Framework.awaitReplacement(BackingProvider.class, "(memmap.backing.kind=hostfile)", old);
             Backing b = spaces.backing(CTX, new BackingRequest.HostFile(f, true));
             AddressSpace as = spaces.create(CTX);
-            long a = as.mmap(CTX, MMapOpts.builder().length(P).mappable(b.mappable()).mappingIdentity(b.identity()).build());
+            long a = as.mmap(CTX, b.configure(MMapOpts.builder().length(P).build()));
             b.identity().decRef(CTX);
             assertEquals(IoResult.ok(8), as.write(CTX, a + 100, text("buffered")));
             assertEquals("buffered", read(as, a + 100, 8));
             assertEquals("buffered", new String(Files.readAllBytes(f), 100, 8, StandardCharsets.US_ASCII));
             as.release(CTX);
         } finally {
-            cfg.delete();
             Files.deleteIfExists(f);
         }
     }
 
+    /**
+     * While the provider of a kind is being replaced (here: its bundle stopped and started
+     * again), new mappings of the kind never see ENODEV: they wait for the replacement. Mappers
+     * run throughout; every mapping must succeed.
+     */
     @Test
-    void aMissingProviderIsAClearError() throws Exception {
-        AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
-        Bundle shm = null;
-        for (Bundle bundle : Framework.context().getBundles()) {
-            if (bundle.getSymbolicName().equals("memmap.shm")) {
-                shm = bundle;
-            }
+    void newMappingsWaitForTheReplacementProviderInsteadOfFailing(@InjectService(timeout = Framework.TIMEOUT_MS) AddressSpaces spaces)
+            throws Exception {
+        Bundle hostfile = HotSwapTest.bundle("memmap.hostfile");
+        Path f = Files.createTempFile("memmap-as", ".bin");
+        Files.write(f, new byte[(int) P]);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong mapped = new java.util.concurrent.atomic.AtomicLong();
+        java.util.List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.List<Thread> mappers = new java.util.ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            mappers.add(Thread.ofPlatform().name("mapper-" + t).start(() -> {
+                AddressSpace as = spaces.create(CTX);
+                try {
+                    while (!stop.get()) {
+                        Backing b = spaces.backing(CTX, new BackingRequest.HostFile(f, false));
+                        long a = as.mmap(CTX, b.configure(MMapOpts.builder().length(P).perms(memmap.api.AccessType.READ).build()));
+                        b.identity().decRef(CTX);
+                        as.munmap(CTX, a, P);
+                        mapped.incrementAndGet();
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                } finally {
+                    as.release(CTX);
+                }
+            }));
         }
-        assertNotNull(shm);
+        try {
+            for (int round = 0; round < 5 && failures.isEmpty(); round++) {
+                long before = mapped.get();
+                Framework.until("mappings are being made", () -> mapped.get() > before + 20 || !failures.isEmpty());
+                hostfile.stop();
+                hostfile.start();
+            }
+            long before = mapped.get();
+            Framework.until("mappings are made after the last restart", () -> mapped.get() > before + 20 || !failures.isEmpty());
+        } finally {
+            stop.set(true);
+            for (Thread t : mappers) {
+                t.join();
+            }
+            Files.deleteIfExists(f);
+        }
+        if (!failures.isEmpty()) {
+            throw new AssertionError("a mapping failed while its provider was being replaced", failures.get(0));
+        }
+    }
+
+    /** With the wait configured off, a kind whose provider is gone is ENODEV at once, naming the kind. */
+    @Test
+    @WithConfiguration(pid = "memmap.mm", location = "?", properties = @Property(key = "providerWaitMillis", value = "0", scalar = Property.Scalar.Long))
+    void aMissingProviderIsAClearError(
+            @InjectService(filter = "(providerWaitMillis=0)", timeout = Framework.TIMEOUT_MS) AddressSpaces spaces) throws Exception {
+        Bundle shm = HotSwapTest.bundle("memmap.shm");
         shm.stop();
         try {
             MemmapException e = assertThrows(MemmapException.class,

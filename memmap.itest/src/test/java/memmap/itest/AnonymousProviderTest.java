@@ -33,11 +33,17 @@ class AnonymousProviderTest {
     static final Context CTX = Context.background();
     static final String ANON = "(" + BackingProvider.KIND + "=anonymous)";
 
+    /** Puts the memory file back to its defaults and waits until the framework has settled on them. */
     @AfterEach
     void resetConfiguration() throws Exception {
         ConfigurationAdmin ca = Framework.await(ConfigurationAdmin.class, null);
         Configuration c = ca.getConfiguration("memmap.anon.memoryfile", "?");
         c.delete();
+        Framework.until("a memory file with the default limit serves", () -> {
+            var ref = Framework.context().getServiceReference(MemoryFile.class);
+            return ref != null && ref.getProperty("memoryLimit") == null;
+        });
+        HotSwapTest.settled(ANON);
     }
 
     static Translation write(Backing b, long page, long value) throws MemmapException {
@@ -87,24 +93,11 @@ class AnonymousProviderTest {
         props.put("chunkSize", 2L << 20);
         c.update(props);
 
-        // A new memory file with the new limit replaces the old one.
-        MemoryFile next = Framework.awaitReplacement(MemoryFile.class, null, first.reference().getProperty(Constants.SERVICE_ID));
-        assertNotNull(next);
-        // Config Admin delivers asynchronously and SCR may re-register more than once on the way
-        // (seen: a replacement without the configuration first): wait for the one with the limit.
-        MemmapException e = null;
-        MemoryFile mf = next;
-        for (int i = 0; i < 200 && e == null; i++) {
-            mf = Framework.await(MemoryFile.class, null);
-            try {
-                mf.decRef(mf.allocate(16 * P, AllocOpts.DEFAULT));
-                Thread.sleep(50);
-            } catch (MemmapException refused) {
-                e = refused;
-            }
-        }
-        MemoryFile last = mf;
-        assertNotNull(e, () -> "no memory file with the new limit within 10 s: " + last.usage());
+        // A new memory file with the new limit replaces the old one: the one whose service shows it.
+        MemoryFile mf = Framework.await(MemoryFile.class, "(memoryLimit=" + (8 * P) + ")");
+        assertNotEquals(first.reference().getProperty(Constants.SERVICE_ID),
+                Framework.awaitReference(MemoryFile.class, "(memoryLimit=" + (8 * P) + ")").reference().getProperty(Constants.SERVICE_ID));
+        MemmapException e = assertThrows(MemmapException.class, () -> mf.allocate(16 * P, AllocOpts.DEFAULT));
         assertEquals(Errno.ENOMEM, e.errno());
 
         // The backing made before the change still has its bytes: deactivation released, never freed.

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.jar.Attributes;
@@ -22,6 +23,7 @@ import org.osgi.service.cm.ConfigurationAdmin;
 
 import memmap.api.AddressSpace;
 import memmap.api.Context;
+import memmap.api.IoResult;
 import memmap.api.MMapOpts;
 import memmap.api.provider.AddressSpaces;
 import memmap.api.provider.BackingProvider;
@@ -35,25 +37,71 @@ class DeployFolderTest {
     static final Context CTX = Context.background();
     static final String ANON = "(memmap.backing.kind=anonymous)";
 
+    /** Records the lines the anonymous provider logs (its System.Logger is the JUL logger of its PID). */
+    static final class Lines extends java.util.logging.Handler implements AutoCloseable {
+        final java.util.List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final java.util.logging.Logger logger = java.util.logging.Logger.getLogger("memmap.anon.provider");
+
+        Lines() {
+            logger.addHandler(this);
+        }
+
+        @Override
+        public void publish(java.util.logging.LogRecord r) {
+            lines.add(r.getMessage());
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+            logger.removeHandler(this);
+        }
+
+        boolean saw(String part) {
+            return lines.stream().anyMatch(l -> l.contains(part));
+        }
+    }
+
+    /**
+     * A configuration file dropped in the deploy folder configures the provider live: the same
+     * provider keeps the live mapping and the writer never stops. A bad value and a mistyped key
+     * are each one logged line naming the PID, the property and the value; the provider goes on
+     * serving (new mappings work) with the value it had.
+     */
     @Test
-    void aConfigurationFileInTheDeployFolderConfiguresTheProviderLive() throws Exception {
+    void aConfigurationFileInTheDeployFolderConfiguresTheProviderLiveAndMistakesNeverTakeItDown() throws Exception {
         Path deploy = Path.of(Framework.context().getProperty("felix.fileinstall.dir"));
         Files.createDirectories(deploy);
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
         Framework.Found<BackingProvider> before = HotSwapTest.settled(ANON);
+        Object id = before.reference().getProperty(Constants.SERVICE_ID);
         AddressSpace as = spaces.create(CTX);
         long a = as.mmap(CTX, MMapOpts.builder().length(16 * P).build());
         Path cfg = deploy.resolve("memmap.anon.provider.cfg");
-        try (HotSwapTest.Writer w = new HotSwapTest.Writer(as, a)) {
+        try (HotSwapTest.Writer w = new HotSwapTest.Writer(as, a); Lines log = new Lines()) {
             w.awaitProgress(10_000);
             Files.writeString(cfg, "fillAhead = 8192\n");
-            BackingProvider next = Framework.awaitReplacement(BackingProvider.class, ANON,
-                    before.reference().getProperty(Constants.SERVICE_ID));
-            HotSwapTest.awaitEmpty(before.service());
-            assertEquals(1, next.usage().liveBackings(), "the live mapping moved to the reconfigured provider");
-            ConfigurationAdmin cm = Framework.await(ConfigurationAdmin.class, null);
-            Configuration c = cm.getConfiguration("memmap.anon.provider", "?");
-            assertEquals("8192", String.valueOf(c.getProperties().get("fillAhead")));
+            Framework.until("the provider shows fillAhead = 8192", () -> "8192".equals(String.valueOf(before.reference().getProperty("fillAhead"))));
+            assertEquals(1, before.service().usage().liveBackings(), "the live mapping stays with the same provider");
+
+            Files.writeString(cfg, "fillAhead = banana\n");
+            Framework.until("the bad value is logged", () -> log.saw("fillAhead = \"banana\" rejected"));
+            assertTrue(log.saw("memmap.anon.provider: fillAhead = \"banana\" rejected: not a number; keeping 8192"), log.lines.toString());
+            long b = as.mmap(CTX, MMapOpts.builder().length(4 * P).build());
+            assertEquals(IoResult.ok(8), as.write(CTX, b, MemorySegment.ofArray(new long[] {7})), "new mappings still work");
+            as.munmap(CTX, b, 4 * P);
+
+            Files.writeString(cfg, "fillahead = 8192\n");
+            Framework.until("the mistyped key is logged", () -> log.saw("unknown property fillahead"));
+            assertTrue(log.saw("memmap.anon.provider: unknown property fillahead = \"8192\" ignored (did you mean fillAhead?)"),
+                    log.lines.toString());
+            assertEquals(id, Framework.awaitReference(BackingProvider.class, ANON).reference().getProperty(Constants.SERVICE_ID),
+                    "one provider throughout: never failed, never replaced");
+            assertTrue(log.lines.stream().noneMatch(l -> l.contains("\n") || l.contains("Exception")), "one line each, no stack trace: "
+                    + log.lines);
             w.awaitProgress(10_000);
         } finally {
             Files.deleteIfExists(cfg);
@@ -61,10 +109,13 @@ class DeployFolderTest {
         as.release(CTX);
         // File Install deletes the configuration with its file.
         ConfigurationAdmin cm = Framework.await(ConfigurationAdmin.class, null);
-        for (int i = 0; i < 100 && cm.listConfigurations("(service.pid=memmap.anon.provider)") != null; i++) {
-            Thread.sleep(50);
-        }
-        assertNull(cm.listConfigurations("(service.pid=memmap.anon.provider)"));
+        Framework.until("the configuration is gone with its file", () -> {
+            try {
+                return cm.listConfigurations("(service.pid=memmap.anon.provider)") == null;
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
     }
 
     /** The installed bundle's jar with another Bundle-Version. */
@@ -127,24 +178,15 @@ class DeployFolderTest {
         try (HotSwapTest.Writer w = new HotSwapTest.Writer(as, a)) {
             w.awaitProgress(10_000);
             Files.write(jar, withVersion(installed, new Version(was.getMajor(), was.getMinor(), was.getMicro() + 1), 10));
-            for (int i = 0; i < 200 && anonBundles().size() < 2; i++) {
-                Thread.sleep(50);
-            }
-            assertEquals(2, anonBundles().size(), "File Install installed the dropped bundle beside the old one");
+            Framework.until("File Install installed the dropped bundle beside the old one", () -> anonBundles().size() == 2);
             HotSwapTest.awaitEmpty(v1);
             Framework.Found<BackingProvider> serving = Framework.awaitReference(BackingProvider.class, ANON);
             assertEquals(10, serving.reference().getProperty(Constants.SERVICE_RANKING), "the higher-ranked provider serves");
             assertEquals(1, serving.service().usage().liveBackings(), "and holds the live mapping");
             w.awaitProgress(10_000);
             Files.delete(jar); // File Install uninstalls it: the mapping moves back to v1's provider
-            for (int i = 0; i < 200 && anonBundles().size() > 1; i++) {
-                Thread.sleep(50);
-            }
-            assertEquals(1, anonBundles().size());
-            for (int i = 0; i < 200 && v1.usage().liveBackings() == 0; i++) {
-                Thread.sleep(50);
-            }
-            assertEquals(1, v1.usage().liveBackings(), "the old provider serves again once the new one is gone");
+            Framework.until("File Install uninstalled it", () -> anonBundles().size() == 1);
+            Framework.until("the old provider serves again once the new one is gone", () -> v1.usage().liveBackings() == 1);
             w.awaitProgress(10_000);
         } finally {
             Files.deleteIfExists(jar);

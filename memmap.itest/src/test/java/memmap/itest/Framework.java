@@ -23,7 +23,7 @@ final class Framework {
     }
 
     /**
-     * The service of {@code type} matching {@code filter} (may be null), waiting up to 10 s; fails
+     * The service of {@code type} matching {@code filter} (may be null), waiting up to {@link #TIMEOUT_MS}; fails
      * with the component runtime's account of every unsatisfied memmap component if none comes.
      */
     static <T> T await(Class<T> type, String filter) {
@@ -43,8 +43,9 @@ final class Framework {
             ServiceTracker<T, T> tracker = new ServiceTracker<>(ctx, flt, null);
             tracker.open();
             try {
-                if (tracker.waitForService(10_000) == null) {
-                    fail("no " + type.getSimpleName() + " service " + (filter == null ? "" : filter) + " within 10 s\n" + diagnose());
+                if (tracker.waitForService(TIMEOUT_MS) == null) {
+                    fail("no " + type.getSimpleName() + " service " + (filter == null ? "" : filter) + " within " + TIMEOUT_MS + " ms\n"
+                            + diagnose());
                 }
                 // Get the service for this bundle before the tracker lets go of it: closing the
                 // tracker ungets its copy (and a service factory disposes of that instance).
@@ -58,20 +59,76 @@ final class Framework {
         }
     }
 
+    /** How long a wait on the framework may take: generous, for a loaded 2-core CI machine. */
+    static final long TIMEOUT_MS = 60_000;
+
     /**
-     * Waits (up to 10 s) for the service of {@code type} matching {@code filter} to be
-     * registered anew — a service id other than {@code oldServiceId} — as after a component
-     * was re-activated by a configuration change.
+     * Waits for the service of {@code type} matching {@code filter} to be registered anew — a
+     * service id other than {@code oldServiceId} — as after a component was re-activated:
+     * a service tracker on exactly that condition, no polling.
      */
     static <T> T awaitReplacement(Class<T> type, String filter, Object oldServiceId) throws InterruptedException {
-        for (int i = 0; i < 200; i++) {
-            Found<T> now = awaitReference(type, filter);
-            if (!now.reference().getProperty(org.osgi.framework.Constants.SERVICE_ID).equals(oldServiceId)) {
-                return now.service();
+        BundleContext ctx = context();
+        try {
+            String f = "(&(objectClass=" + type.getName() + ")" + (filter == null ? "" : filter) + "(!(service.id=" + oldServiceId + ")))";
+            ServiceTracker<T, T> tracker = new ServiceTracker<>(ctx, ctx.createFilter(f), null);
+            tracker.open();
+            try {
+                if (tracker.waitForService(TIMEOUT_MS) == null) {
+                    fail("no new " + type.getSimpleName() + " " + filter + " within " + TIMEOUT_MS + " ms\n" + diagnose());
+                }
+                ServiceReference<T> ref = tracker.getServiceReference();
+                return ctx.getService(ref);
+            } finally {
+                tracker.close();
             }
-            Thread.sleep(50);
+        } catch (InvalidSyntaxException e) {
+            throw new AssertionError(e);
         }
-        return fail("no new " + type.getSimpleName() + " " + filter + " within 10 s\n" + diagnose());
+    }
+
+    /**
+     * Waits until {@code condition} holds: it is checked again at every service, bundle and
+     * configuration event of the framework (what makes these conditions change), and at the
+     * latest every 20 ms for changes no event announces (a backing's last reference dropped).
+     * Fails naming {@code what} after {@link #TIMEOUT_MS}.
+     */
+    static void until(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        BundleContext ctx = context();
+        Object signal = new Object();
+        org.osgi.framework.ServiceListener services = e -> {
+            synchronized (signal) {
+                signal.notifyAll();
+            }
+        };
+        org.osgi.framework.BundleListener bundles = e -> {
+            synchronized (signal) {
+                signal.notifyAll();
+            }
+        };
+        org.osgi.service.cm.ConfigurationListener configs = e -> {
+            synchronized (signal) {
+                signal.notifyAll();
+            }
+        };
+        ctx.addServiceListener(services);
+        ctx.addBundleListener(bundles);
+        var reg = ctx.registerService(org.osgi.service.cm.ConfigurationListener.class, configs, null);
+        try {
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);
+            while (!condition.getAsBoolean()) {
+                if (System.nanoTime() > deadline) {
+                    fail("not within " + TIMEOUT_MS + " ms: " + what + "\n" + diagnose());
+                }
+                synchronized (signal) {
+                    signal.wait(20);
+                }
+            }
+        } finally {
+            reg.unregister();
+            ctx.removeBundleListener(bundles);
+            ctx.removeServiceListener(services);
+        }
     }
 
     /** Every memmap component and, for those not active, what the component runtime says is missing. */

@@ -62,16 +62,19 @@ class HostFileProviderTest {
             Dictionary<String, Object> props = new Hashtable<>();
             props.put("rootDirectory", root.toString());
             c.update(props);
-            BackingProvider confined = Framework.awaitReplacement(BackingProvider.class, HOSTFILE,
-                    before.reference().getProperty(Constants.SERVICE_ID));
-            BackingProvider p = confined;
+            // Applied live: the same provider, its service showing the new root.
+            Framework.until("the provider shows the root", () -> root.toString().equals(before.reference().getProperty("rootDirectory")));
+            BackingProvider p = before.service();
             MemmapException e = assertThrows(MemmapException.class, () -> p.create(CTX, new BackingRequest.HostFile(outside, false)));
             assertEquals(Errno.EACCES, e.errno());
+            assertEquals("EACCES: path = " + outside + " leaves the root directory", e.getMessage());
             Backing b = p.create(CTX, new BackingRequest.HostFile(Path.of("in.bin"), false));
             assertEquals(inside.toRealPath().toString(), b.identity().mappedName(CTX));
             b.identity().decRef(CTX);
         } finally {
             c.delete();
+            var now = Framework.awaitReference(BackingProvider.class, HOSTFILE);
+            Framework.until("the provider is back to no root", () -> now.reference().getProperty("rootDirectory") == null);
             Files.deleteIfExists(inside);
             Files.deleteIfExists(root);
             Files.deleteIfExists(outside);

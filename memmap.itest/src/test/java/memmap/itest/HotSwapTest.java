@@ -28,7 +28,7 @@ import memmap.api.provider.SysVSharedMemory;
 
 /**
  * Backing providers replaced inside Felix while mappings are live and writers run: the bundle
- * stopped and started again, the provider re-created by a configuration change.
+ * stopped and started again, updated; and a configuration change, which applies live.
  */
 class HotSwapTest {
     static final long P = 4096;
@@ -99,28 +99,30 @@ class HotSwapTest {
     }
 
     /**
-     * The provider of {@code filter} once it has stopped changing (no re-registration for
-     * 300 ms): an earlier test's configuration change may still be arriving asynchronously.
+     * The provider of {@code filter}, once the framework is settled for it: the anonymous
+     * provider depends on the memory file, so after an earlier test replaced the memory file it
+     * is the provider registered after the memory file serving now (a condition, not a pause).
      */
     static Framework.Found<BackingProvider> settled(String filter) throws InterruptedException {
-        Framework.Found<BackingProvider> f = Framework.awaitReference(BackingProvider.class, filter);
-        for (int i = 0; i < 50; i++) {
-            Thread.sleep(300);
-            Framework.Found<BackingProvider> again = Framework.awaitReference(BackingProvider.class, filter);
-            if (again.reference().getProperty(Constants.SERVICE_ID).equals(f.reference().getProperty(Constants.SERVICE_ID))) {
-                return again;
-            }
-            f = again;
+        if (filter.equals(ANON)) {
+            Framework.until("the anonymous provider is bound to the memory file serving now", () -> {
+                var mf = Framework.context().getServiceReference(MemoryFile.class);
+                java.util.List<org.osgi.framework.ServiceReference<BackingProvider>> anon;
+                try {
+                    anon = Framework.context().getServiceReferences(BackingProvider.class, ANON).stream().toList();
+                } catch (org.osgi.framework.InvalidSyntaxException e) {
+                    throw new AssertionError(e);
+                }
+                return mf != null && anon.size() == 1
+                        && (Long) anon.get(0).getProperty(Constants.SERVICE_ID) > (Long) mf.getProperty(Constants.SERVICE_ID);
+            });
         }
-        return fail("the provider " + filter + " keeps changing");
+        return Framework.awaitReference(BackingProvider.class, filter);
     }
 
-    /** Waits (up to 10 s) until {@code provider} holds no backing. */
+    /** Waits until {@code provider} holds no backing (the hot swap moved them all). */
     static void awaitEmpty(BackingProvider provider) throws InterruptedException {
-        for (int i = 0; i < 200 && provider.usage().liveBackings() != 0; i++) {
-            Thread.sleep(50);
-        }
-        assertEquals(0, provider.usage().liveBackings(), "the old provider still holds " + provider.usage());
+        Framework.until("the old provider holds nothing: " + provider.id(), () -> provider.usage().liveBackings() == 0);
         assertEquals(0, provider.usage().allocatedBytes());
     }
 
@@ -172,10 +174,15 @@ class HotSwapTest {
         assertEquals(0, Framework.await(BackingProvider.class, ANON).usage().liveBackings());
     }
 
+    /**
+     * The anonymous provider's settings apply live: the same provider (the same service) goes
+     * on serving the live mapping and the writer never stops; new backings get the new setting.
+     */
     @Test
-    void aConfigurationChangeReplacesTheProviderAndMigratesLiveMappings() throws Exception {
+    void aConfigurationChangeAppliesLiveWithoutReplacingTheProvider() throws Exception {
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
         Framework.Found<BackingProvider> before = settled(ANON);
+        Object id = before.reference().getProperty(Constants.SERVICE_ID);
         AddressSpace as = spaces.create(CTX);
         long shared = as.mmap(CTX, MMapOpts.builder().length(PAGES * P).build());
         ConfigurationAdmin cm = Framework.await(ConfigurationAdmin.class, null);
@@ -185,14 +192,15 @@ class HotSwapTest {
             Dictionary<String, Object> props = new Hashtable<>();
             props.put("fillAhead", 8192L);
             cfg.update(props);
-            BackingProvider next = Framework.awaitReplacement(BackingProvider.class, ANON,
-                    before.reference().getProperty(Constants.SERVICE_ID));
-            awaitEmpty(before.service());
-            assertEquals(1, next.usage().liveBackings());
+            Framework.until("the provider shows fillAhead = 8192", () -> Long.valueOf(8192).equals(before.reference().getProperty("fillAhead")));
+            assertEquals(id, Framework.awaitReference(BackingProvider.class, ANON).reference().getProperty(Constants.SERVICE_ID),
+                    "the same provider, not a replacement");
+            assertEquals(1, before.service().usage().liveBackings(), "the live mapping stays where it is");
             w.awaitProgress(10_000);
         } finally {
             cfg.delete();
         }
+        Framework.until("the provider is back to its defaults", () -> before.reference().getProperty("fillAhead") == null);
         as.release(CTX);
     }
 
@@ -213,15 +221,15 @@ class HotSwapTest {
             shm.start();
             SysVSharedMemory next = Framework.await(SysVSharedMemory.class, null);
             assertNotSame(old, next);
-            SysVSharedMemory.ShmStat after = null;
-            for (int i = 0; i < 200 && after == null; i++) {
+            Framework.until("the new registry has segment " + id, () -> {
                 try {
-                    after = next.stat(CTX, id);
+                    next.stat(CTX, id);
+                    return true;
                 } catch (MemmapException notYet) {
-                    Thread.sleep(50);
+                    return false;
                 }
-            }
-            assertNotNull(after, "the new registry has segment " + id);
+            });
+            SysVSharedMemory.ShmStat after = next.stat(CTX, id);
             assertEquals(before.key(), after.key());
             assertEquals(before.mode(), after.mode());
             assertEquals(2, after.nattach(), "attached in the address space and its fork");

@@ -42,7 +42,7 @@ class RuntimeScriptTest {
         Path data = Files.createTempFile("memmap-runtime", ".bin");
         Files.write(data, "file contents here".getBytes(StandardCharsets.US_ASCII));
         Ran r = runtime("providers", "space", "mmap 1 8K", "write 1 0x7ffff7ffd000 hello", "read --text 1 0x7ffff7ffd000 5",
-                "mmap --file " + data + " 1 4K", "read --text 1 0x7ffff7ffc000 13", "mmap --shm memmap-runtime-test 1 4K",
+                "mmap --file " + data + " 1 4K", "read --text 1 0x7ffff7ffc000 13", "mmap --shm memmap-runtime-test --create 1 4K",
                 "maps 1", "ipcs", "usage", "release 1");
         assertEquals(0, r.status(), r.out());
         for (String expected : new String[] {"* anonymous  memmap.anon", "* hostfile   memmap.hostfile", "* shm        memmap.shm",

@@ -58,6 +58,8 @@ public final class AddressSpacesComponent implements AddressSpaces {
     }
 
     private volatile long providerWaitMillis = 5000;
+    /** When a provider of each kind last went away (System.nanoTime): a restart under way. */
+    private final java.util.Map<BackingKind, Long> lastGone = new java.util.concurrent.ConcurrentHashMap<>();
     /** Bumped and notified on every provider arrival or departure. Guarded by itself. */
     private final long[] providerEvents = {0};
 
@@ -114,6 +116,7 @@ public final class AddressSpacesComponent implements AddressSpaces {
      */
     void unbindProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
         providers.remove(p);
+        lastGone.put(p.kind(), System.nanoTime());
         providerEvent();
         migrateTo(p.kind());
     }
@@ -127,9 +130,11 @@ public final class AddressSpacesComponent implements AddressSpaces {
 
     /**
      * The wait of {@link Backings.ProviderWait}: until a provider of {@code kind} other than
-     * {@code not} is bound, as long as one is coming — a component of the kind enabled in an
-     * active bundle and not failed — and at most {@code providerWaitMillis}. The component
-     * runtime is asked without any lock held (it may be binding a provider meanwhile).
+     * {@code not} is bound, as long as one is coming, and at most {@code providerWaitMillis}.
+     * One is coming while a component of the kind is enabled in an active bundle and not failed
+     * (a reconfiguration), or a provider of the kind went away less than
+     * {@code providerWaitMillis} ago (a restart or update of its bundle). The component runtime
+     * is asked without any lock held (it may be binding a provider meanwhile).
      */
     private BackingProvider awaitProvider(BackingKind kind, BackingProvider not) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(providerWaitMillis);
@@ -155,11 +160,15 @@ public final class AddressSpacesComponent implements AddressSpaces {
         }
     }
 
-    /** Whether a provider of {@code kind} is configured: enabled, in an active bundle, not failed. */
+    /** Whether a provider of {@code kind} is coming: one just went away, or one is configured and not failed. */
     private boolean coming(BackingKind kind) {
+        Long gone = lastGone.get(kind);
+        if (gone != null && System.nanoTime() - gone < TimeUnit.MILLISECONDS.toNanos(providerWaitMillis)) {
+            return true;
+        }
         ServiceComponentRuntime s = scr;
         if (s == null) {
-            return true; // cannot tell: the bounded wait decides
+            return false;
         }
         for (ComponentDescriptionDTO d : s.getComponentDescriptionDTOs()) {
             if (!java.util.Arrays.asList(d.serviceInterfaces).contains(BackingProvider.class.getName())

@@ -54,6 +54,7 @@ public final class ProviderSwap {
     public record Result(int backings, int vmas, int failed) {
     }
 
+    private static final System.Logger LOG = System.getLogger("memmap.mm");
     private final Map<Mappable, Made> made = Collections.synchronizedMap(new WeakHashMap<>());
     private final Set<MemoryManager> spaces = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
     private final Object migrationLock = new Object();
@@ -212,6 +213,8 @@ public final class ProviderSwap {
                     try {
                         to = target.adopt(ctx, live);
                     } catch (MemmapException | RuntimeException e) {
+                        LOG.log(System.Logger.Level.WARNING, "memmap.mm: " + target.id() + " refused to adopt " + live.request()
+                                + " from " + live.providerId() + " (it stays there, working): " + e);
                         refused.add(m);
                         return null;
                     }
