@@ -64,7 +64,7 @@ public final class Settings {
             n = num.longValue();
         } else {
             try {
-                n = parseLong(String.valueOf(v));
+                n = parseNumber(String.valueOf(v));
             } catch (NumberFormatException e) {
                 reject(key, v, "not a number", serving);
                 return serving;
@@ -170,22 +170,40 @@ public final class Settings {
         return v instanceof String s ? "\"" + s + "\"" : String.valueOf(v);
     }
 
-    private static long parseLong(String value) {
+    /**
+     * {@code value} as a number: decimal (signed, or unsigned up to 2^64 − 1) or {@code 0x}
+     * hex, with an optional {@code K}, {@code M} or {@code G} suffix; {@code _} may separate
+     * digits. The one parser of numbers typed by people (configuration, shell arguments).
+     *
+     * @throws NumberFormatException if it is not one, with "overflows" in the message if it
+     *     does not fit in 64 bits
+     */
+    public static long parseNumber(String value) {
         String v = value.strip().toLowerCase(Locale.ROOT).replace("_", "");
+        boolean negative = v.startsWith("-");
+        if (negative) {
+            v = v.substring(1);
+        }
+        long n;
         if (v.startsWith("0x")) {
-            return Long.parseUnsignedLong(v.substring(2), 16);
+            n = Long.parseUnsignedLong(v.substring(2), 16);
+        } else {
+            int shift = switch (v.isEmpty() ? ' ' : v.charAt(v.length() - 1)) {
+                case 'k' -> 10;
+                case 'm' -> 20;
+                case 'g' -> 30;
+                default -> 0;
+            };
+            n = Long.parseUnsignedLong(shift == 0 ? v : v.substring(0, v.length() - 1));
+            if (shift != 0 && Long.compareUnsigned(n, -1L >>> shift) > 0) {
+                throw new NumberFormatException(value + " overflows 64 bits");
+            }
+            n <<= shift;
         }
-        int shift = switch (v.isEmpty() ? ' ' : v.charAt(v.length() - 1)) {
-            case 'k' -> 10;
-            case 'm' -> 20;
-            case 'g' -> 30;
-            default -> 0;
-        };
-        long n = Long.parseLong(shift == 0 ? v : v.substring(0, v.length() - 1));
-        if (shift != 0 && (n < 0 || n > (Long.MAX_VALUE >> shift))) {
-            throw new NumberFormatException(value + " overflows");
+        if (negative && Long.compareUnsigned(n, Long.MIN_VALUE) > 0) {
+            throw new NumberFormatException(value + " overflows 64 bits");
         }
-        return n << shift;
+        return negative ? -n : n;
     }
 
     /**

@@ -14,25 +14,17 @@ final class Args {
     private Args() {
     }
 
-    /** {@code value} as an unsigned 64-bit number. */
+    /** {@code value} as an unsigned 64-bit number (no sign: an address or a length). */
     static long number(String name, String value) {
-        String v = value.strip().toLowerCase(java.util.Locale.ROOT).replace("_", "");
         try {
-            if (v.startsWith("0x")) {
-                return Long.parseUnsignedLong(v.substring(2), 16);
+            if (value.strip().startsWith("-")) {
+                throw new NumberFormatException(value);
             }
-            int shift = switch (v.isEmpty() ? ' ' : v.charAt(v.length() - 1)) {
-                case 'k' -> 10;
-                case 'm' -> 20;
-                case 'g' -> 30;
-                default -> 0;
-            };
-            long n = Long.parseUnsignedLong(shift == 0 ? v : v.substring(0, v.length() - 1));
-            if (shift != 0 && Long.compareUnsigned(n, -1L >>> shift) > 0) {
+            return memmap.posix.Settings.parseNumber(value);
+        } catch (NumberFormatException e) {
+            if (e.getMessage() != null && e.getMessage().contains("overflows")) {
                 throw new IllegalArgumentException(name + " = " + value + " overflows 64 bits");
             }
-            return n << shift;
-        } catch (NumberFormatException e) {
             throw new IllegalArgumentException(name + " = " + value + " is not a number (decimal, 0x hex, or with K, M, G)");
         }
     }

@@ -2,16 +2,10 @@ package memmap.shell.internal;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 
-import org.apache.felix.gogo.runtime.CommandProcessorImpl;
-import org.apache.felix.gogo.runtime.threadio.ThreadIOImpl;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -20,14 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 import memmap.anon.internal.AnonymousProvider;
 import memmap.anon.internal.MemfdMemoryFile;
 import memmap.api.AccessType;
-import memmap.api.AddressSpace;
-import memmap.api.Context;
 import memmap.api.MemmapException;
-import memmap.api.provider.AddressSpaces;
-import memmap.api.provider.Backing;
-import memmap.api.provider.BackingRequest;
 import memmap.mm.internal.Backings;
-import memmap.mm.internal.MemoryManager;
 
 /** The commands through a real Gogo command processor, on real address spaces and a real memfd. */
 class MemmapCommandsTest {
@@ -35,71 +23,30 @@ class MemmapCommandsTest {
     Path dir;
 
     MemfdMemoryFile mf;
+    Shell shell;
     MemmapCommands commands;
-    ThreadIOImpl threadIO;
-    CommandProcessorImpl processor;
 
     @BeforeEach
     void setUp() throws MemmapException {
         mf = new MemfdMemoryFile("shell-test", 2L << 20, 1L << 30, 0, false);
-        AnonymousProvider anon = new AnonymousProvider(mf, new AnonymousProvider.Config() {
-            @Override
-            public Class<? extends java.lang.annotation.Annotation> annotationType() {
-                return AnonymousProvider.Config.class;
-            }
-
-            @Override
-            public long fillAhead() {
-                return 16384;
-            }
-
-            @Override
-            public boolean populate() {
-                return false;
-            }
-        }, Map.of("component.id", 1L));
-        Backings backings = Backings.of(mf, anon);
-        AddressSpaces spaces = new AddressSpaces() {
-            @Override
-            public AddressSpace create(Context ctx) {
-                return new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
-            }
-
-            @Override
-            public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
-                return backings.backing(ctx, request);
-            }
-        };
-        commands = new MemmapCommands(null, spaces);
-        threadIO = new ThreadIOImpl();
-        threadIO.start();
-        processor = new CommandProcessorImpl(threadIO);
-        for (String f : new String[] {"space", "spaces", "release", "mmap", "munmap", "mprotect", "msync", "read", "write", "maps"}) {
-            processor.addCommand("memmap", commands, f);
-        }
+        AnonymousProvider anon = new AnonymousProvider(mf, Map.of("component.id", 1L, "fillAhead", 16384L, "populate", false));
+        shell = new Shell(Backings.of(mf, anon), dir);
+        commands = shell.commands;
     }
 
     @AfterEach
     void tearDown() {
-        commands.deactivate();
-        processor.stop();
-        threadIO.stop();
+        shell.close();
         mf.release();
     }
 
-    record Ran(int status, String out) {}
-
-    Ran script(String... lines) throws Exception {
-        Path f = dir.resolve("script.gosh");
-        Files.write(f, java.util.List.of(lines));
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        int status = ScriptRunner.run(processor, f, new PrintStream(bytes, true, StandardCharsets.UTF_8));
-        return new Ran(status, bytes.toString(StandardCharsets.UTF_8));
+    Shell.Ran script(String... lines) throws Exception {
+        return shell.run(lines);
     }
 
     @Test
     void aScriptMapsWritesReadsAndPrintsMaps() throws Exception {
-        Ran r = script("# comment", "space", "mmap 1 8K", "write 1 0x7ffff7ffd000 hello", "read --text 1 0x7ffff7ffd000 5",
+        Shell.Ran r = script("# comment", "space", "mmap 1 8K", "write 1 0x7ffff7ffd000 hello", "read --text 1 0x7ffff7ffd000 5",
                 "write --hex 1 0x7ffff7ffe010 \"de ad be ef\"", "read 1 0x7ffff7ffe010 4", "mprotect 1 0x7ffff7ffd000 4096 r",
                 "maps 1", "spaces", "munmap 1 0x7ffff7ffd000 8K", "release 1");
         assertEquals(0, r.status(), r.out());
@@ -126,7 +73,7 @@ class MemmapCommandsTest {
 
     @Test
     void theFirstFailingCommandStopsTheScriptWithStatusOneAndTheLine() throws Exception {
-        Ran r = script("space", "mmap 1 4K", "mprotect 1 0x1000 4096 r", "space");
+        Shell.Ran r = script("space", "mmap 1 4K", "mprotect 1 0x1000 4096 r", "space");
         assertEquals(1, r.status());
         assertTrue(r.out().contains("error: "), r.out());
         assertTrue(r.out().contains("script.gosh:3: "), r.out());

@@ -3,17 +3,12 @@ package memmap.shell.internal;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
-import org.apache.felix.gogo.runtime.CommandProcessorImpl;
-import org.apache.felix.gogo.runtime.threadio.ThreadIOImpl;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,15 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import memmap.anon.internal.AnonymousProvider;
 import memmap.anon.internal.MemfdMemoryFile;
-import memmap.api.AddressSpace;
-import memmap.api.Context;
-import memmap.api.MemmapException;
-import memmap.api.provider.AddressSpaces;
-import memmap.api.provider.Backing;
-import memmap.api.provider.BackingRequest;
 import memmap.hostfile.internal.HostFileProvider;
 import memmap.mm.internal.Backings;
-import memmap.mm.internal.MemoryManager;
 import memmap.shm.internal.ShmProvider;
 
 /**
@@ -40,127 +28,35 @@ import memmap.shm.internal.ShmProvider;
  * what may be mapped, end to end: UTF-8 text, /dev/zero, a read-only file shared read-only.
  */
 class ShellInputTest {
-    static final Context CTX = Context.background();
 
     @TempDir
     Path dir;
     Path shmDir;
     MemfdMemoryFile mf;
+    Shell shell;
     MemmapCommands commands;
-    ThreadIOImpl threadIO;
-    CommandProcessorImpl processor;
-    ShmProvider shm;
 
     @BeforeEach
     void setUp() throws Exception {
         shmDir = Files.createDirectory(dir.resolve("shm"));
         mf = new MemfdMemoryFile("shell-input-test", 2L << 20, 1L << 30, 0, false);
-        AnonymousProvider anon = new AnonymousProvider(mf, new AnonymousProvider.Config() {
-            @Override
-            public Class<? extends java.lang.annotation.Annotation> annotationType() {
-                return AnonymousProvider.Config.class;
-            }
-
-            @Override
-            public long fillAhead() {
-                return 16384;
-            }
-
-            @Override
-            public boolean populate() {
-                return false;
-            }
-        }, Map.of("component.id", 1L));
-        HostFileProvider files = new HostFileProvider(new HostFileProvider.Config() {
-            @Override
-            public Class<? extends java.lang.annotation.Annotation> annotationType() {
-                return HostFileProvider.Config.class;
-            }
-
-            @Override
-            public String rootDirectory() {
-                return "";
-            }
-
-            @Override
-            public String[] noMmap() {
-                return new String[0];
-            }
-        }, Map.of("component.id", 2L));
-        shm = new ShmProvider(mf, new ShmProvider.Config() {
-            @Override
-            public Class<? extends java.lang.annotation.Annotation> annotationType() {
-                return ShmProvider.Config.class;
-            }
-
-            @Override
-            public long shmMin() {
-                return 1;
-            }
-
-            @Override
-            public long shmMax() {
-                return 1L << 30;
-            }
-
-            @Override
-            public long shmAll() {
-                return 1L << 20;
-            }
-
-            @Override
-            public long shmMni() {
-                return 64;
-            }
-
-            @Override
-            public String posixDirectory() {
-                return shmDir.toString();
-            }
-
-            @Override
-            public long deviceId() {
-                return 1;
-            }
-        }, Map.of("component.id", 3L));
-        Backings backings = Backings.of(mf, anon, files, shm);
-        AddressSpaces spaces = new AddressSpaces() {
-            @Override
-            public AddressSpace create(Context ctx) {
-                return new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
-            }
-
-            @Override
-            public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
-                return backings.backing(ctx, request);
-            }
-        };
-        commands = new MemmapCommands(null, spaces);
+        // The providers as DS makes them: from their configuration properties.
+        AnonymousProvider anon = new AnonymousProvider(mf, Map.of("component.id", 1L, "fillAhead", 16384L, "populate", false));
+        HostFileProvider files = new HostFileProvider(Map.of("component.id", 2L));
+        ShmProvider shm = new ShmProvider(mf, Map.of("component.id", 3L, "posixDirectory", shmDir.toString(), "shmMni", 64L));
+        shell = new Shell(Backings.of(mf, anon, files, shm), dir);
+        commands = shell.commands;
         commands.posixShms = List.of(shm);
-        threadIO = new ThreadIOImpl();
-        threadIO.start();
-        processor = new CommandProcessorImpl(threadIO);
-        for (String f : new String[] {"space", "spaces", "release", "mmap", "munmap", "mprotect", "msync", "read", "write", "maps"}) {
-            processor.addCommand("memmap", commands, f);
-        }
     }
 
     @AfterEach
     void tearDown() {
-        commands.deactivate();
-        processor.stop();
-        threadIO.stop();
+        shell.close();
         mf.release();
     }
 
-    record Ran(int status, String out) {}
-
-    Ran run(String... lines) throws Exception {
-        Path f = dir.resolve("script.gosh");
-        Files.write(f, List.of(lines), StandardCharsets.UTF_8);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        int status = ScriptRunner.run(processor, f, new PrintStream(bytes, true, StandardCharsets.UTF_8));
-        return new Ran(status, bytes.toString(StandardCharsets.UTF_8));
+    Shell.Ran run(String... lines) throws Exception {
+        return shell.run(lines);
     }
 
     /** What must not change when a command is refused. */
@@ -219,7 +115,7 @@ class ShellInputTest {
         };
         for (String[] c : cases) {
             State before = state();
-            Ran r = run(c[0]);
+            Shell.Ran r = run(c[0]);
             assertEquals(1, r.status(), c[0] + " was refused\n" + r.out());
             String said = r.out().lines().filter(l -> !l.startsWith("memmap> ")).collect(java.util.stream.Collectors.joining("\n"));
             assertTrue(said.contains(c[1]), c[0] + ": the error says \"" + c[1] + "\"\n" + r.out());
@@ -232,7 +128,7 @@ class ShellInputTest {
 
     @Test
     void textIsUtf8BothWays() throws Exception {
-        Ran r = run("space", "mmap 1 4K", "write 1 0x7ffff7ffe000 héllo€", "read --text 1 0x7ffff7ffe000 9",
+        Shell.Ran r = run("space", "mmap 1 4K", "write 1 0x7ffff7ffe000 héllo€", "read --text 1 0x7ffff7ffe000 9",
                 "read 1 0x7ffff7ffe000 9");
         assertEquals(0, r.status(), r.out());
         assertTrue(r.out().contains("wrote 9"), "é is 2 bytes and € 3 in UTF-8: " + r.out());
@@ -242,19 +138,19 @@ class ShellInputTest {
 
     @Test
     void shmCreateMakesASegmentSizedToTheMappingAndWithoutItTheNameMustExist() throws Exception {
-        Ran r = run("space", "mmap --shm seg --create 1 8K", "write 1 0x7ffff7ffd000 shared", "mmap --shm seg 1 8K",
+        Shell.Ran r = run("space", "mmap --shm seg --create 1 8K", "write 1 0x7ffff7ffd000 shared", "mmap --shm seg 1 8K",
                 "read --text 1 0x7ffff7ffb000 6");
         assertEquals(0, r.status(), r.out());
         assertTrue(r.out().endsWith("shared\nok\n") || r.out().contains("\nshared\n"), "the second mapping sees the first's write: " + r.out());
         assertEquals(8192, Files.size(shmDir.resolve("seg")), "created sized to offset + length");
-        Ran again = run("mmap --shm seg --create 1 4K");
+        Shell.Ran again = run("mmap --shm seg --create 1 4K");
         assertEquals(0, again.status(), "an existing segment is opened, not recreated: " + again.out());
         assertEquals(8192, Files.size(shmDir.resolve("seg")), "nor resized");
     }
 
     @Test
     void devZeroIsAnonymousMemoryNewForEachMapping() throws Exception {
-        Ran r = run("space", "mmap --file /dev/zero 1 8K", "mmap --file /dev/zero 1 8K", "write 1 0x7ffff7ffd000 first",
+        Shell.Ran r = run("space", "mmap --file /dev/zero 1 8K", "mmap --file /dev/zero 1 8K", "write 1 0x7ffff7ffd000 first",
                 "read --text 1 0x7ffff7ffb000 5", "read 1 0x7ffff7ffb000 5", "mmap --private --file /dev/zero 1 4K",
                 "write 1 0x7ffff7ffa000 private", "read --text 1 0x7ffff7ffa000 7");
         assertEquals(0, r.status(), r.out());
@@ -269,16 +165,16 @@ class ShellInputTest {
         assumeTrue(new ProcessBuilder("chattr", "+i", f.toString()).start().waitFor() == 0,
                 "chattr +i works here (even root cannot open the file for writing)");
         try {
-            Ran r = run("space", "mmap --perms r --file " + f + " 1 4K", "read --text 1 0x7ffff7ffe000 15");
+            Shell.Ran r = run("space", "mmap --perms r --file " + f + " 1 4K", "read --text 1 0x7ffff7ffe000 15");
             assertEquals(0, r.status(), r.out());
             assertTrue(r.out().contains("read only bytes"), r.out());
-            Ran w = run("mprotect 1 0x7ffff7ffe000 4096 rw");
+            Shell.Ran w = run("mprotect 1 0x7ffff7ffe000 4096 rw");
             assertEquals(1, w.status());
             assertTrue(w.out().contains("EACCES"), "never writable: " + w.out());
-            Ran shared = run("mmap --perms rw --file " + f + " 1 4K");
+            Shell.Ran shared = run("mmap --perms rw --file " + f + " 1 4K");
             assertEquals(1, shared.status());
             assertTrue(shared.out().contains("EACCES: path = " + f + " cannot be opened for writing"), shared.out());
-            Ran priv = run("mmap --private --perms rw --file " + f + " 1 4K", "write 1 0x7ffff7ffd000 copy",
+            Shell.Ran priv = run("mmap --private --perms rw --file " + f + " 1 4K", "write 1 0x7ffff7ffd000 copy",
                     "read --text 1 0x7ffff7ffd000 9");
             assertEquals(0, priv.status(), "a private mapping may be written; the file is not: " + priv.out());
             assertTrue(priv.out().contains("copy only"), priv.out());
