@@ -34,6 +34,12 @@ import memmap.api.provider.SysVSharedMemory;
 @ExtendWith(ServiceExtension.class)
 @ExtendWith(ConfigurationExtension.class)
 class AddressSpaceTest {
+    /** Address spaces a failed test left behind go with it. */
+    @org.junit.jupiter.api.AfterEach
+    void releaseSpaces() {
+        Framework.releaseSpaces();
+    }
+
     static final long P = 4096;
     static final Context CTX = Context.background();
 
@@ -51,7 +57,7 @@ class AddressSpaceTest {
     @Test
     void anonymousMemoryPrivateAndShared() throws Exception {
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
-        AddressSpace one = spaces.create(CTX);
+        AddressSpace one = Framework.space(spaces);
         long a = one.mmap(CTX, MMapOpts.builder().length(4 * P).isPrivate(true).build());
         one.write(CTX, a + 10, text("private"));
         assertEquals("private", read(one, a + 10, 7));
@@ -75,7 +81,7 @@ class AddressSpaceTest {
         try {
             Files.write(f, new byte[(int) (2 * P)]);
             Backing b = spaces.backing(CTX, new BackingRequest.HostFile(f, true));
-            AddressSpace as = spaces.create(CTX);
+            AddressSpace as = Framework.space(spaces);
             long a = as.mmap(CTX, b.configure(MMapOpts.builder().length(2 * P).build()));
             b.identity().decRef(CTX);
             as.write(CTX, a + P, text("to the file"));
@@ -95,8 +101,8 @@ class AddressSpaceTest {
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
         SysVSharedMemory sysv = Framework.await(SysVSharedMemory.class, null);
         int id = sysv.get(CTX, SysVSharedMemory.IPC_PRIVATE, 2 * P, 0600);
-        AddressSpace one = spaces.create(CTX);
-        AddressSpace two = spaces.create(CTX);
+        AddressSpace one = Framework.space(spaces);
+        AddressSpace two = Framework.space(spaces);
         long a;
         long b;
         try (SysVSharedMemory.Attachment at = sysv.attach(CTX, id, 0, 0)) {
@@ -130,7 +136,7 @@ class AddressSpaceTest {
         try {
             Files.write(f, new byte[(int) P]);
             Backing b = spaces.backing(CTX, new BackingRequest.HostFile(f, true));
-            AddressSpace as = spaces.create(CTX);
+            AddressSpace as = Framework.space(spaces);
             long a = as.mmap(CTX, b.configure(MMapOpts.builder().length(P).build()));
             b.identity().decRef(CTX);
             assertEquals(IoResult.ok(8), as.write(CTX, a + 100, text("buffered")));
@@ -159,7 +165,7 @@ class AddressSpaceTest {
         java.util.List<Thread> mappers = new java.util.ArrayList<>();
         for (int t = 0; t < 2; t++) {
             mappers.add(Thread.ofPlatform().name("mapper-" + t).start(() -> {
-                AddressSpace as = spaces.create(CTX);
+                AddressSpace as = Framework.space(spaces);
                 try {
                     while (!stop.get()) {
                         Backing b = spaces.backing(CTX, new BackingRequest.HostFile(f, false));

@@ -33,6 +33,12 @@ import memmap.api.provider.BackingProvider;
  * a newer version (built here from the installed one) while a writer runs.
  */
 class DeployFolderTest {
+    /** Address spaces a failed test left behind go with it. */
+    @org.junit.jupiter.api.AfterEach
+    void releaseSpaces() {
+        Framework.releaseSpaces();
+    }
+
     static final long P = 4096;
     static final Context CTX = Context.background();
     static final String ANON = "(memmap.backing.kind=anonymous)";
@@ -78,23 +84,23 @@ class DeployFolderTest {
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
         Framework.Found<BackingProvider> before = HotSwapTest.settled(ANON);
         Object id = before.reference().getProperty(Constants.SERVICE_ID);
-        AddressSpace as = spaces.create(CTX);
+        AddressSpace as = Framework.space(spaces);
         long a = as.mmap(CTX, MMapOpts.builder().length(16 * P).build());
         Path cfg = deploy.resolve("memmap.anon.provider.cfg");
         try (HotSwapTest.Writer w = new HotSwapTest.Writer(as, a); Lines log = new Lines()) {
             w.awaitProgress(10_000);
-            Files.writeString(cfg, "fillAhead = 8192\n");
+            Framework.writeAtomically(cfg, "fillAhead = 8192\n");
             Framework.until("the provider shows fillAhead = 8192", () -> "8192".equals(String.valueOf(before.reference().getProperty("fillAhead"))));
             assertEquals(1, before.service().usage().liveBackings(), "the live mapping stays with the same provider");
 
-            Files.writeString(cfg, "fillAhead = banana\n");
+            Framework.writeAtomically(cfg, "fillAhead = banana\n");
             Framework.until("the bad value is logged", () -> log.saw("fillAhead = \"banana\" rejected"));
             assertTrue(log.saw("memmap.anon.provider: fillAhead = \"banana\" rejected: not a number; keeping 8192"), log.lines.toString());
             long b = as.mmap(CTX, MMapOpts.builder().length(4 * P).build());
             assertEquals(IoResult.ok(8), as.write(CTX, b, MemorySegment.ofArray(new long[] {7})), "new mappings still work");
             as.munmap(CTX, b, 4 * P);
 
-            Files.writeString(cfg, "fillahead = 8192\n");
+            Framework.writeAtomically(cfg, "fillahead = 8192\n");
             Framework.until("the mistyped key is logged", () -> log.saw("unknown property fillahead"));
             assertTrue(log.saw("memmap.anon.provider: unknown property fillahead = \"8192\" ignored (did you mean fillAhead?)"),
                     log.lines.toString());
@@ -173,11 +179,11 @@ class DeployFolderTest {
         Bundle installed = HotSwapTest.bundle("memmap.anon");
         Version was = installed.getVersion();
         Path jar = deploy.resolve("memmap.anon-v2.jar");
-        AddressSpace as = spaces.create(CTX);
+        AddressSpace as = Framework.space(spaces);
         long a = as.mmap(CTX, MMapOpts.builder().length(16 * P).build());
         try (HotSwapTest.Writer w = new HotSwapTest.Writer(as, a)) {
             w.awaitProgress(10_000);
-            Files.write(jar, withVersion(installed, new Version(was.getMajor(), was.getMinor(), was.getMicro() + 1), 10));
+            Framework.writeAtomically(jar, withVersion(installed, new Version(was.getMajor(), was.getMinor(), was.getMicro() + 1), 10));
             Framework.until("File Install installed the dropped bundle beside the old one", () -> anonBundles().size() == 2);
             HotSwapTest.awaitEmpty(v1);
             Framework.Found<BackingProvider> serving = Framework.awaitReference(BackingProvider.class, ANON);
@@ -202,7 +208,7 @@ class DeployFolderTest {
         Version was = anon.getVersion();
         byte[] v2 = withVersion(anon, new Version(was.getMajor(), was.getMinor(), was.getMicro() + 1));
         byte[] v1 = withVersion(anon, was);
-        AddressSpace as = spaces.create(CTX);
+        AddressSpace as = Framework.space(spaces);
         long a = as.mmap(CTX, MMapOpts.builder().length(16 * P).build());
         try (HotSwapTest.Writer w = new HotSwapTest.Writer(as, a)) {
             w.awaitProgress(10_000);

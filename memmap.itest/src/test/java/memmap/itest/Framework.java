@@ -59,6 +59,40 @@ final class Framework {
         }
     }
 
+    private static final java.util.List<memmap.api.AddressSpace> OPEN = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** A new address space, released by {@link #releaseSpaces} after the test however it ends. */
+    static memmap.api.AddressSpace space(memmap.api.provider.AddressSpaces spaces) {
+        memmap.api.AddressSpace as = spaces.create(memmap.api.Context.background());
+        OPEN.add(as);
+        return as;
+    }
+
+    /** Releases every address space {@link #space} made (a failed test leaves none for the next to count). */
+    static void releaseSpaces() {
+        for (memmap.api.AddressSpace as : OPEN) {
+            as.release(memmap.api.Context.background());
+        }
+        OPEN.clear();
+    }
+
+    /**
+     * Writes a file the way File Install must see it: whole. Written beside, then moved over
+     * the old one atomically, so the watcher never reads it half-written (a truncated file read
+     * in the same millisecond as the full one would hide the change from its time stamp check).
+     */
+    static void writeAtomically(java.nio.file.Path target, String text) throws java.io.IOException {
+        writeAtomically(target, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** As {@link #writeAtomically(java.nio.file.Path, String)}, for bytes (a bundle dropped in). */
+    static void writeAtomically(java.nio.file.Path target, byte[] bytes) throws java.io.IOException {
+        java.nio.file.Path tmp = java.nio.file.Files.createTempFile(target.toAbsolutePath().getParent().getParent(), target.getFileName().toString(), ".tmp");
+        java.nio.file.Files.write(tmp, bytes);
+        java.nio.file.Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
     /** How long a wait on the framework may take: generous, for a loaded 2-core CI machine. */
     static final long TIMEOUT_MS = 60_000;
 

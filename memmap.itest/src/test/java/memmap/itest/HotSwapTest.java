@@ -31,6 +31,12 @@ import memmap.api.provider.SysVSharedMemory;
  * stopped and started again, updated; and a configuration change, which applies live.
  */
 class HotSwapTest {
+    /** Address spaces a failed test left behind go with it. */
+    @org.junit.jupiter.api.AfterEach
+    void releaseSpaces() {
+        Framework.releaseSpaces();
+    }
+
     static final long P = 4096;
     static final int PAGES = 16;
     static final Context CTX = Context.background();
@@ -131,7 +137,7 @@ class HotSwapTest {
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
         BackingProvider old = settled(ANON).service();
         MemoryFile oldFile = Framework.await(MemoryFile.class, null);
-        AddressSpace as = spaces.create(CTX);
+        AddressSpace as = Framework.space(spaces);
         long shared = as.mmap(CTX, MMapOpts.builder().length(PAGES * P).build());
         long priv = as.mmap(CTX, MMapOpts.builder().length(4 * P).isPrivate(true).build());
         as.write(CTX, priv + P, MemorySegment.ofArray(new long[] {0x5eed}));
@@ -183,7 +189,7 @@ class HotSwapTest {
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
         Framework.Found<BackingProvider> before = settled(ANON);
         Object id = before.reference().getProperty(Constants.SERVICE_ID);
-        AddressSpace as = spaces.create(CTX);
+        AddressSpace as = Framework.space(spaces);
         long shared = as.mmap(CTX, MMapOpts.builder().length(PAGES * P).build());
         ConfigurationAdmin cm = Framework.await(ConfigurationAdmin.class, null);
         Configuration cfg = cm.getConfiguration("memmap.anon.provider", "?");
@@ -209,7 +215,7 @@ class HotSwapTest {
         AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
         SysVSharedMemory old = Framework.await(SysVSharedMemory.class, null);
         int id = old.get(CTX, 0x5157, (PAGES + 1) * P, SysVSharedMemory.IPC_CREAT | 0640); // the writer uses pages 1..16
-        AddressSpace as = spaces.create(CTX);
+        AddressSpace as = Framework.space(spaces);
         long a = as.shmat(CTX, id, 0, 0);
         AddressSpace child = as.fork(CTX);
         as.write(CTX, a + 8, MemorySegment.ofArray(new long[] {0xfeed}));
@@ -256,7 +262,7 @@ class HotSwapTest {
         try {
             java.nio.file.Files.write(f, new byte[(int) ((PAGES + 1) * P)]);
             memmap.api.provider.Backing b = spaces.backing(CTX, new memmap.api.provider.BackingRequest.HostFile(f, true));
-            AddressSpace as = spaces.create(CTX);
+            AddressSpace as = Framework.space(spaces);
             long a = as.mmap(CTX, MMapOpts.builder().length((PAGES + 1) * P).mappable(b.mappable()).mappingIdentity(b.identity()).build());
             b.identity().decRef(CTX);
             Bundle hostfile = bundle("memmap.hostfile");
