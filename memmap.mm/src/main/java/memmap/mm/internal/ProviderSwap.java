@@ -209,7 +209,7 @@ public final class ProviderSwap {
                     if (id == null) {
                         return null;
                     }
-                    Backing live = new Backing(from.template.request(), m, id, from.template.providerId());
+                    Backing live = new Backing(from.template.request(), m, id, from.template.providerId(), from.template.mapAs());
                     try {
                         to = target.adopt(ctx, live);
                     } catch (MemmapException | RuntimeException e) {

@@ -202,8 +202,11 @@ public final class MemmapCommands {
             try {
                 backing = addressSpaces.backing(CTX, new BackingRequest.SharedMemory(shm, 0, false));
             } catch (MemmapException e) {
-                if (!create || !e.errno().equals(Errno.ENOENT)) {
+                if (!e.errno().equals(Errno.ENOENT)) {
                     throw e;
+                }
+                if (!create) {
+                    throw Errno.ENOENT.exception("--shm = " + shm + ": no such segment (--create makes it)");
                 }
                 backing = addressSpaces.backing(CTX, new BackingRequest.SharedMemory(shm, off + rounded.value(), true));
                 created = true;

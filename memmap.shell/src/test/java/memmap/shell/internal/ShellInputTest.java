@@ -92,7 +92,7 @@ class ShellInputTest {
             {"mmap --shm \"\" 1 4K", "--shm = \"\" is empty"},
             {"mmap --shm NEW --create --offset 1 1 4K", "--offset = 1 is not a multiple of the page size"},
             {"mmap --shm NEW2 --create --offset 0xfffffffffffff000 1 8K", "overflows 64 bits"},
-            {"mmap --shm MISSING 1 4K", "ENOENT"},
+            {"mmap --shm MISSING 1 4K", "ENOENT: --shm = MISSING: no such segment (--create makes it)"},
             {"mmap --create 1 4K", "--create is for --shm"},
             {"mmap --file " + file + " --shm existing 1 4K", "map one or the other"},
             {"mmap --file " + dir.resolve("missing") + " 1 4K", "ENOENT: path = " + dir.resolve("missing") + " does not exist"},
