@@ -164,44 +164,7 @@ public final class MemfdMemoryFile implements MemoryFile {
      */
     @Activate
     public MemfdMemoryFile(Map<String, Object> properties) throws MemmapException {
-        this(checked(properties));
-    }
-
-    private static Config checked(Map<String, Object> properties) {
-        Config d = memmap.posix.Settings.defaults(Config.class);
-        memmap.posix.Settings in = new memmap.posix.Settings(PID, properties);
-        long chunk = in.longValue("chunkSize", d.chunkSize(), d.chunkSize(), "must be a positive multiple of 2 MiB",
-                v -> v > 0 && Pages.isHugePageAligned(v));
-        long limit = in.longValue("memoryLimit", d.memoryLimit(), d.memoryLimit(), "must be positive", v -> v > 0);
-        long retained = in.longValue("retainedLimit", d.retainedLimit(), d.retainedLimit(), "must not be negative", v -> v >= 0);
-        boolean huge = in.booleanValue("hugePages", d.hugePages(), d.hugePages());
-        in.report(System.getLogger(PID));
-        return new Config() {
-            @Override
-            public Class<? extends java.lang.annotation.Annotation> annotationType() {
-                return Config.class;
-            }
-
-            @Override
-            public long chunkSize() {
-                return chunk;
-            }
-
-            @Override
-            public long memoryLimit() {
-                return limit;
-            }
-
-            @Override
-            public long retainedLimit() {
-                return retained;
-            }
-
-            @Override
-            public boolean hugePages() {
-                return huge;
-            }
-        };
+        this(MemoryFileSettings.checked(properties));
     }
 
     /** memfd_create, or an unlinked file under /dev/shm where memfd is unavailable. */

@@ -1,0 +1,52 @@
+package memmap.anon.internal;
+
+import java.util.Map;
+
+import memmap.api.Pages;
+
+/**
+ * The memory file's configuration as DS hands it over, checked property by property
+ * ({@link memmap.posix.Settings}): a bad value is one logged line naming the PID, the property
+ * and the value, and the default serves in its place.
+ */
+final class MemoryFileSettings {
+    private MemoryFileSettings() {}
+
+    /** The settings {@code properties} ask for, bad values replaced by defaults. */
+    static MemfdMemoryFile.Config checked(Map<String, Object> properties) {
+        MemfdMemoryFile.Config d = memmap.posix.Settings.defaults(MemfdMemoryFile.Config.class);
+        memmap.posix.Settings in = new memmap.posix.Settings(MemfdMemoryFile.PID, properties);
+        long chunk = in.longValue("chunkSize", d.chunkSize(), d.chunkSize(), "must be a positive multiple of 2 MiB",
+                v -> v > 0 && Pages.isHugePageAligned(v));
+        long limit = in.longValue("memoryLimit", d.memoryLimit(), d.memoryLimit(), "must be positive", v -> v > 0);
+        long retained = in.longValue("retainedLimit", d.retainedLimit(), d.retainedLimit(), "must not be negative", v -> v >= 0);
+        boolean huge = in.booleanValue("hugePages", d.hugePages(), d.hugePages());
+        in.report(System.getLogger(MemfdMemoryFile.PID));
+        return new MemfdMemoryFile.Config() {
+            @Override
+            public Class<? extends java.lang.annotation.Annotation> annotationType() {
+                return MemfdMemoryFile.Config.class;
+            }
+
+            @Override
+            public long chunkSize() {
+                return chunk;
+            }
+
+            @Override
+            public long memoryLimit() {
+                return limit;
+            }
+
+            @Override
+            public long retainedLimit() {
+                return retained;
+            }
+
+            @Override
+            public boolean hugePages() {
+                return huge;
+            }
+        };
+    }
+}
