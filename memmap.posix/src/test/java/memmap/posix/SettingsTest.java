@@ -70,4 +70,50 @@ class SettingsTest {
         assertEquals(7, s.longValue("c", 7, 7, "", v -> true));
         assertEquals(3, s.rejected().size(), s.rejected().toString());
     }
+
+    /**
+     * parseNumber against a BigInteger oracle on 200,000 seeded random numbers in every form
+     * people type (decimal, signed, 0x hex, K/M/G, underscores, blanks, upper case), the edges
+     * of 64 bits weighted in: the value, or "overflows", or not a number, exactly as the oracle
+     * says. Reproducible by seed.
+     */
+    @Test
+    void parseNumberAgreesWithBigIntegerOnGeneratedInput() {
+        java.util.Random rnd = new java.util.Random(12);
+        java.math.BigInteger min = java.math.BigInteger.valueOf(Long.MIN_VALUE);
+        java.math.BigInteger max = java.math.BigInteger.ONE.shiftLeft(64).subtract(java.math.BigInteger.ONE);
+        java.math.BigInteger[] edges = {java.math.BigInteger.ZERO, min, max, max.add(java.math.BigInteger.ONE),
+            java.math.BigInteger.ONE.shiftLeft(63), min.subtract(java.math.BigInteger.ONE)};
+        for (int i = 0; i < 200_000; i++) {
+            java.math.BigInteger base = switch (rnd.nextInt(4)) {
+                case 0 -> edges[rnd.nextInt(edges.length)].add(java.math.BigInteger.valueOf(rnd.nextInt(5) - 2));
+                case 1 -> new java.math.BigInteger(1 + rnd.nextInt(66), rnd);
+                default -> java.math.BigInteger.valueOf(rnd.nextInt(1 << 20));
+            };
+            boolean hex = rnd.nextInt(3) == 0;
+            int shift = hex ? 0 : new int[] {0, 0, 10, 20, 30}[rnd.nextInt(5)];
+            boolean negative = base.signum() < 0;
+            java.math.BigInteger mag = base.abs();
+            String digits = hex ? "0x" + mag.toString(16) : mag.toString();
+            if (rnd.nextInt(4) == 0 && digits.length() > 3) {
+                digits = digits.substring(0, 3) + "_" + digits.substring(3);
+            }
+            String text = (negative ? "-" : "") + digits + (shift == 0 ? "" : "KMG".charAt(shift / 10 - 1));
+            text = rnd.nextBoolean() ? text.toUpperCase(java.util.Locale.ROOT) : text;
+            text = rnd.nextInt(5) == 0 ? " " + text + " " : text;
+            java.math.BigInteger want = base.shiftLeft(shift);
+            boolean magnitudeFits = mag.compareTo(max) <= 0 && mag.shiftLeft(shift).compareTo(max) <= 0;
+            boolean fits = want.compareTo(min) >= 0 && want.compareTo(max) <= 0 && magnitudeFits;
+            String input = text;
+            if (fits) {
+                assertEquals(want.longValue(), Settings.parseNumber(input), "seed 12, case " + i + ": " + input);
+            } else {
+                NumberFormatException e = assertThrows(NumberFormatException.class, () -> Settings.parseNumber(input),
+                        "seed 12, case " + i + ": " + input);
+                if (mag.compareTo(max) <= 0 && shift != 0) {
+                    assertTrue(e.getMessage().contains("overflows"), input + ": " + e.getMessage());
+                }
+            }
+        }
+    }
 }

@@ -167,6 +167,10 @@ public final class MemfdMemoryFile implements MemoryFile {
         this(MemoryFileSettings.checked(properties));
     }
 
+    private MemfdMemoryFile(MemoryFileSettings.Checked c) throws MemmapException {
+        this("memmap", c.chunkSize(), c.memoryLimit(), c.retainedLimit(), c.hugePages());
+    }
+
     /** memfd_create, or an unlinked file under /dev/shm where memfd is unavailable. */
     private static int openBackingFile(String name) throws MemmapException {
         try {

@@ -12,8 +12,11 @@ import memmap.api.Pages;
 final class MemoryFileSettings {
     private MemoryFileSettings() {}
 
+    /** The memory file's settings. */
+    record Checked(long chunkSize, long memoryLimit, long retainedLimit, boolean hugePages) {}
+
     /** The settings {@code properties} ask for, bad values replaced by defaults. */
-    static MemfdMemoryFile.Config checked(Map<String, Object> properties) {
+    static Checked checked(Map<String, Object> properties) {
         MemfdMemoryFile.Config d = memmap.posix.Settings.defaults(MemfdMemoryFile.Config.class);
         memmap.posix.Settings in = new memmap.posix.Settings(MemfdMemoryFile.PID, properties);
         long chunk = in.longValue("chunkSize", d.chunkSize(), d.chunkSize(), "must be a positive multiple of 2 MiB",
@@ -22,31 +25,6 @@ final class MemoryFileSettings {
         long retained = in.longValue("retainedLimit", d.retainedLimit(), d.retainedLimit(), "must not be negative", v -> v >= 0);
         boolean huge = in.booleanValue("hugePages", d.hugePages(), d.hugePages());
         in.report(System.getLogger(MemfdMemoryFile.PID));
-        return new MemfdMemoryFile.Config() {
-            @Override
-            public Class<? extends java.lang.annotation.Annotation> annotationType() {
-                return MemfdMemoryFile.Config.class;
-            }
-
-            @Override
-            public long chunkSize() {
-                return chunk;
-            }
-
-            @Override
-            public long memoryLimit() {
-                return limit;
-            }
-
-            @Override
-            public long retainedLimit() {
-                return retained;
-            }
-
-            @Override
-            public boolean hugePages() {
-                return huge;
-            }
-        };
+        return new Checked(chunk, limit, retained, huge);
     }
 }

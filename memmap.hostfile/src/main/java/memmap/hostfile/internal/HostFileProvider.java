@@ -117,10 +117,9 @@ public final class HostFileProvider implements BackingProvider {
         this.walkOnly = false;
         this.id = id(properties);
         List<String> rejected = apply(properties);
-        String r = new memmap.posix.Settings(PID, properties).stringValue("rootDirectory", "", "");
-        if (!r.isEmpty() && root.path() == null) {
-            root = new Root(null, -1, "rootDirectory = \"" + r + "\" could not be opened (" + rejected + ")");
-        }
+        // A root asked for and rejected leaves no root at activation: refuse, never confine nothing.
+        rejected.stream().filter(line -> line.startsWith(PID + ": rootDirectory = ")).findFirst()
+                .ifPresent(line -> root = new Root(null, -1, line.substring(PID.length() + 2)));
     }
 
     /**

@@ -468,7 +468,7 @@ class HostFileProviderTest {
         HostFileProvider p = new HostFileProvider(Map.of("component.id", 4L, "rootDirectory", dir.resolve("missing").toString()));
         MemmapException e = assertThrows(MemmapException.class, () -> p.create(CTX, new BackingRequest.HostFile(f, false)));
         assertEquals(Errno.EACCES, e.errno());
-        assertTrue(e.getMessage().contains("could not be opened"), e.getMessage());
+        assertTrue(e.getMessage().contains("no file can be opened: rootDirectory = ") && e.getMessage().contains("cannot be opened as a directory"), e.getMessage());
         p.deactivate();
     }
 }

@@ -73,7 +73,6 @@ public final class ShmProvider implements BackingProvider, SysVSharedMemory, Pos
 
     private final String id;
     private volatile boolean released;
-    private volatile long deviceId;
 
     /**
      * The DS constructor: Linux's defaults, then the configuration checked property by
@@ -95,7 +94,6 @@ public final class ShmProvider implements BackingProvider, SysVSharedMemory, Pos
         if (config.shmMni() <= 0) {
             throw new IllegalArgumentException("shmMni = " + config.shmMni() + " must be positive");
         }
-        this.deviceId = config.deviceId();
         this.registry = new ShmRegistry(memoryFile, config.deviceId(),
                 new ShmRegistry.Limits(config.shmMin(), config.shmMax(), config.shmAll(), config.shmMni()));
         this.posix = new PosixShm(config.posixDirectory(), id);
@@ -125,9 +123,8 @@ public final class ShmProvider implements BackingProvider, SysVSharedMemory, Pos
             min = l.shmMin();
         }
         registry.setLimits(new ShmRegistry.Limits(min, max, all, mni));
-        long dev = in.longValue("deviceId", d.deviceId(), deviceId, "must be a device number (major << 20 | minor)", v -> v >= 0 && v < (1L << 32));
+        long dev = in.longValue("deviceId", d.deviceId(), registry.deviceId(), "must be a device number (major << 20 | minor)", v -> v >= 0 && v < (1L << 32));
         registry.setDeviceId(dev);
-        deviceId = dev;
         String dir = in.stringValue("posixDirectory", d.posixDirectory(), posix.directory());
         if (!dir.equals(posix.directory())) {
             if (java.nio.file.Files.isDirectory(java.nio.file.Path.of(dir))) {

@@ -71,6 +71,11 @@ final class ShmRegistry implements SysVSharedMemory {
     }
 
     /** The device number of segments made from now on. */
+    long deviceId() {
+        return deviceId;
+    }
+
+    /** Sets the device number of segments made from now on. */
     void setDeviceId(long d) {
         this.deviceId = d;
     }
