@@ -105,6 +105,15 @@ public interface AddressSpace extends MappingSpace {
      */
     void setName(Context ctx, long addr, long length, String name) throws MemmapException;
 
+    /**
+     * Starts dirty tracking of {@code range} (see {@link DirtyTracker} for what counts as
+     * written, and across fork, mremap and munmap). Several trackers may overlap; each sees every
+     * write. Mapped or not, the whole range is tracked.
+     *
+     * @throws IllegalArgumentException if {@code range} is empty or not page-aligned
+     */
+    DirtyTracker trackWrites(Context ctx, AddrRange range);
+
     /** Bytes mapped (RLIMIT_AS's measure). */
     long usageAS();
 

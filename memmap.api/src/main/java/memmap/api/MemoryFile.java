@@ -39,6 +39,20 @@ public interface MemoryFile extends NoBufferedIOFallback {
      */
     void decommit(FileRange fr) throws MemmapException;
 
+    /**
+     * The parts of {@code fr} whose pages the host has committed (they hold data or once held
+     * it); the rest reads as zeros without being read. What a copy of a sparse range reads.
+     *
+     * <p>Postconditions: ascending, disjoint, page-aligned ranges inside {@code fr}. The default
+     * reports all of {@code fr} (always correct, never sparse).
+     *
+     * @throws IllegalArgumentException if {@code fr} is not page-aligned
+     */
+    default java.util.List<FileRange> committed(FileRange fr) {
+        fr.checkPageAligned("fr");
+        return java.util.List.of(fr);
+    }
+
     /** The current usage. */
     MemoryUsage usage();
 

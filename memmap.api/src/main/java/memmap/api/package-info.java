@@ -38,7 +38,7 @@
  * unlocking.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package memmap.api;
 
 import org.osgi.annotation.bundle.Export;

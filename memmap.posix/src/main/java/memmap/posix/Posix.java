@@ -82,6 +82,7 @@ public final class Posix {
 
     private static final MethodHandle MEMFD_CREATE = downcall("memfd_create", FunctionDescriptor.of(INT, ADDR, INT));
     private static final MethodHandle FTRUNCATE = downcall("ftruncate", FunctionDescriptor.of(INT, INT, LONG));
+    private static final MethodHandle LSEEK = downcall("lseek", FunctionDescriptor.of(LONG, INT, LONG, INT));
     private static final MethodHandle FALLOCATE = downcall("fallocate", FunctionDescriptor.of(INT, INT, INT, LONG, LONG));
     private static final MethodHandle MMAP = downcall("mmap", FunctionDescriptor.of(ADDR, ADDR, LONG, INT, INT, INT, LONG));
     private static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(INT, ADDR, LONG));
@@ -160,6 +161,60 @@ public final class Posix {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /** {@code lseek}'s SEEK_DATA: the next offset at or after which there is data. */
+    public static final int SEEK_DATA = 3;
+    /** {@code lseek}'s SEEK_HOLE: the next hole at or after the offset (the file's end counts). */
+    public static final int SEEK_HOLE = 4;
+
+    /**
+     * {@code lseek(fd, offset, whence)}.
+     *
+     * @return the new offset, or -1 for ENXIO (SEEK_DATA past the last data), so that a scan of
+     *     a sparse file needs no exception for its normal end
+     */
+    public static long lseek(int fd, long offset, int whence) throws MemmapException {
+        try {
+            long n = (long) LSEEK.invokeExact(CAPTURE_BUFFER.get(), fd, offset, whence);
+            if (n < 0) {
+                MemmapException e = failure("lseek(" + fd + ", " + offset + ", " + whence + ")");
+                if (e.errno().code() == 6 /* ENXIO */) {
+                    return -1;
+                }
+                throw e;
+            }
+            return n;
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * The data extents of {@code [start, end)} of a sparse file (SEEK_DATA / SEEK_HOLE), page
+     * aligned outwards and clipped to the range, as {@code {start, end}} pairs, ascending.
+     */
+    public static java.util.List<long[]> dataExtents(int fd, long start, long end) throws MemmapException {
+        java.util.List<long[]> out = new java.util.ArrayList<>();
+        long pos = start;
+        while (Long.compareUnsigned(pos, end) < 0) {
+            long d = lseek(fd, pos, SEEK_DATA);
+            if (d < 0 || Long.compareUnsigned(d, end) >= 0) {
+                break;
+            }
+            long h = lseek(fd, d, SEEK_HOLE);
+            long s = d & -4096L;
+            long e = h < 0 || Long.compareUnsigned(h, end) > 0 ? end : Math.min(end, (h + 4095) & -4096L);
+            if (!out.isEmpty() && out.getLast()[1] >= s) {
+                out.getLast()[1] = e;
+            } else {
+                out.add(new long[] {Math.max(s, start), e});
+            }
+            pos = e;
+        }
+        return out;
     }
 
     /** {@code fallocate(fd, mode, offset, length)}. */

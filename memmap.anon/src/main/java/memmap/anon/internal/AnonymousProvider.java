@@ -15,20 +15,16 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
-import memmap.api.AccessType;
 import memmap.api.Context;
 import memmap.api.MappableRange;
 import memmap.api.MemmapException;
 import memmap.api.MemoryFile;
 import memmap.api.Pages;
-import memmap.api.TranslateResult;
-import memmap.api.Translation;
 import memmap.api.provider.Backing;
 import memmap.api.provider.BackingKind;
 import memmap.api.provider.BackingProvider;
 import memmap.api.provider.BackingRequest;
 import memmap.api.provider.ProviderUsage;
-import memmap.api.safemem.BlockSeq;
 
 /**
  * The backing provider of kind {@code anonymous}: makes {@link SharedAnonymousMemory} from the
@@ -181,23 +177,16 @@ public final class AnonymousProvider implements BackingProvider {
         return new Backing(anon, m, m, id);
     }
 
-    /** Copies the contents of another provider's shared anonymous memory into a new backing of this one. */
+    /**
+     * Copies the pages of another provider's shared anonymous memory that exist into a new
+     * backing of this one: an untouched page stays untouched (a sparse mapping costs what was
+     * touched, not its length).
+     */
     @Override
     public Backing adopt(Context ctx, Backing from) throws MemmapException {
-        if (!(from.request() instanceof BackingRequest.Anonymous anon)) {
-            throw new IllegalArgumentException("from = " + from + " is not anonymous memory");
-        }
-        // The same inode: maps and smaps look the same after the swap. Later inodes of this
-        // provider (perhaps a new class loader's counter) start above it, so none repeats.
-        long inode = from.identity().inodeId();
-        INODES.accumulateAndGet(inode + 1, Math::max);
-        Backing to = make(ctx, anon, inode);
+        Backing to = twin(ctx, from);
         try {
-            long step = Math.max(settings.fillAhead(), 2L << 20);
-            for (long off = 0; off < anon.length(); off += step) {
-                MappableRange r = new MappableRange(off, Math.min(anon.length(), off + step));
-                copy(ctx, from, to, r);
-            }
+            memmap.api.OwnedPages.copy(ctx, from.mappable(), to.mappable(), new MappableRange(0, ((BackingRequest.Anonymous) from.request()).length()));
             return to;
         } catch (MemmapException | RuntimeException e) {
             to.identity().decRef(ctx);
@@ -205,31 +194,17 @@ public final class AnonymousProvider implements BackingProvider {
         }
     }
 
-    private static void copy(Context ctx, Backing from, Backing to, MappableRange r) throws MemmapException {
-        TranslateResult src = from.mappable().translate(ctx, r, r, AccessType.READ);
-        if (src.error() != null) {
-            throw src.error().toException();
+    /** A new, empty backing of this provider with {@code from}'s size and inode, for the caller to copy into. */
+    @Override
+    public Backing twin(Context ctx, Backing from) {
+        if (!(from.request() instanceof BackingRequest.Anonymous anon)) {
+            throw new IllegalArgumentException("from = " + from + " is not anonymous memory");
         }
-        TranslateResult dst = to.mappable().translate(ctx, r, r, AccessType.WRITE);
-        if (dst.error() != null) {
-            throw dst.error().toException();
-        }
-        for (Translation s : src.translations()) {
-            BlockSeq srcBlocks = s.file().mapInternal(s.fileRange(), AccessType.READ);
-            for (Translation d : dst.translations()) {
-                MappableRange both = s.source().intersect(d.source());
-                if (both.isEmpty()) {
-                    continue;
-                }
-                BlockSeq from1 = srcBlocks.dropFirst(both.start() - s.source().start()).takeFirst(both.length());
-                BlockSeq to1 = d.file().mapInternal(d.fileRange(), AccessType.WRITE)
-                        .dropFirst(both.start() - d.source().start()).takeFirst(both.length());
-                var res = BlockSeq.copy(to1, from1);
-                if (res.error() != null) {
-                    throw res.error().toException();
-                }
-            }
-        }
+        // The same inode: maps and smaps look the same after the swap. Later inodes of this
+        // provider (perhaps a new class loader's counter) start above it, so none repeats.
+        long inode = from.identity().inodeId();
+        INODES.accumulateAndGet(inode + 1, Math::max);
+        return make(ctx, anon, inode);
     }
 
     @Override

@@ -495,6 +495,17 @@ public final class MemfdMemoryFile implements MemoryFile {
 
     // ---------------------------------------------------------------- usage and lifetime
 
+    /** What the memfd holds data for in {@code fr} (SEEK_DATA / SEEK_HOLE). */
+    @Override
+    public java.util.List<FileRange> committed(FileRange fr) {
+        fr.checkPageAligned("fr");
+        try {
+            return Posix.dataExtents(fd, fr.start(), fr.end()).stream().map(x -> new FileRange(x[0], x[1])).toList();
+        } catch (MemmapException e) {
+            return java.util.List.of(fr); // the host cannot say: all of it, which is always correct
+        }
+    }
+
     @Override
     public MemoryUsage usage() {
         mu.lock();

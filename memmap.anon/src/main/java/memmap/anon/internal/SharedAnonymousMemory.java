@@ -45,7 +45,7 @@ import memmap.api.segment.SegmentSet;
  * activeMu; {@link #dataMu} (translate) below it; the memory file's lock below that.
  * Translate never takes {@link #mapsMu}.
  */
-public final class SharedAnonymousMemory implements Mappable, MappingIdentity {
+public final class SharedAnonymousMemory implements Mappable, MappingIdentity, memmap.api.OwnedPages {
     private static final SegmentFunctions<Long> FILE_RANGES = new SegmentFunctions<>() {
         @Override
         public Long merge(long s1, long e1, Long v1, long s2, long e2, Long v2) {
@@ -216,6 +216,29 @@ public final class SharedAnonymousMemory implements Mappable, MappingIdentity {
             pos = e;
         }
         return null;
+    }
+
+    /** The ranges of {@code within} that have memory-file pages (what {@link #translate} allocated). */
+    @Override
+    public List<MappableRange> populated(MappableRange within) {
+        within.checkPageAligned("within");
+        List<MappableRange> out = new ArrayList<>();
+        dataMu.lock();
+        try {
+            for (Segment<Long> seg = pages.lowerBoundSegment(within.start());
+                    seg != null && Long.compareUnsigned(seg.start(), within.end()) < 0; seg = seg.nextSegment()) {
+                long s = Long.compareUnsigned(seg.start(), within.start()) > 0 ? seg.start() : within.start();
+                long e = Long.compareUnsigned(seg.end(), within.end()) < 0 ? seg.end() : within.end();
+                if (!out.isEmpty() && out.getLast().end() == s) {
+                    out.set(out.size() - 1, new MappableRange(out.getLast().start(), e)); // file offsets apart: two segments
+                } else {
+                    out.add(new MappableRange(s, e));
+                }
+            }
+        } finally {
+            dataMu.unlock();
+        }
+        return out;
     }
 
     @Override

@@ -55,6 +55,23 @@ public interface BackingProvider {
      */
     Backing adopt(Context ctx, Backing live) throws MemmapException;
 
+    /**
+     * The first half of a live adoption (a hot swap's pre-copy): this provider's equivalent of
+     * {@code live} with the same identity-visible properties, but — when {@code live}'s
+     * Mappable is {@link memmap.api.OwnedPages} — none of its contents: the caller copies them
+     * ({@link memmap.api.OwnedPages#copy}) while writers of {@code live} keep running, then
+     * copies again what they wrote. A backing whose contents are a file's (host files, POSIX
+     * shared memory) sees the same contents at once and needs no copy. The result is not mapped
+     * anywhere; the caller owns its one reference.
+     *
+     * <p>The default is {@link #adopt}: a full copy, which pre-copy's later rounds correct.
+     *
+     * @throws MemmapException if it cannot; nothing is left allocated then
+     */
+    default Backing twin(Context ctx, Backing live) throws MemmapException {
+        return adopt(ctx, live);
+    }
+
     /** What this provider holds now. */
     ProviderUsage usage();
 }

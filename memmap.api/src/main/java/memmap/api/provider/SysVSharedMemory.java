@@ -79,6 +79,28 @@ public interface SysVSharedMemory {
      */
     Segment adopt(Context ctx, Segment live) throws MemmapException;
 
+    /**
+     * {@link #adopt} without the contents (a hot swap's pre-copy): the segment is registered
+     * with {@code live}'s id, key and state, its pages do not exist yet, and the caller copies
+     * them ({@link memmap.api.OwnedPages#copy}) while writers keep running. If the caller gives
+     * up before re-pointing any mapping it calls {@link #forget} on the result. The default is
+     * {@link #adopt}.
+     *
+     * @throws MemmapException as {@link #adopt}
+     */
+    default Segment twin(Context ctx, Segment live) throws MemmapException {
+        return adopt(ctx, live);
+    }
+
+    /**
+     * Undoes a {@link #twin} or {@link #adopt} nobody maps: the segment leaves this registry
+     * (id and key free again) and its pages are freed; the caller's reference is consumed.
+     * No-op for a segment that is mapped or not this registry's.
+     */
+    default void forget(Context ctx, Segment adopted) {
+        adopted.decRef(ctx);
+    }
+
     /** A segment ready to be mapped; closing it drops the lookup reference. */
     interface Attachment extends AutoCloseable {
         /** What to mmap. */

@@ -334,6 +334,15 @@ public final class MemoryManager implements AddressSpace {
         return Procfs.smaps(ctx, this);
     }
 
+    /** Dirty tracking of {@code range} ({@link SpaceTracker}). */
+    @Override
+    public memmap.api.DirtyTracker trackWrites(Context ctx, AddrRange range) {
+        java.util.Objects.requireNonNull(ctx, "ctx = null");
+        java.util.Objects.requireNonNull(range, "range = null");
+        range.checkNonEmpty("range").checkPageAligned("range");
+        return SpaceTracker.start(this, range);
+    }
+
     /** Bytes of memory backing this address space now (RSS). */
     @Override
     public long rss() {

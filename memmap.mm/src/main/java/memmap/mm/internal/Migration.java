@@ -102,26 +102,38 @@ final class Migration {
                 continue;
             }
             Replacement to = replacement.apply(vma.mappable());
-            if (to == null) {
-                continue;
+            if (to != null && repointOneLocked(ctx, v, to, dropped, false)) {
+                n++;
             }
-            AddrRange ar = new AddrRange(v.start(), v.end());
-            try {
-                to.mappable().addMapping(ctx, mm, ar, vma.off(), vma.canWriteMappable());
-            } catch (MemmapException e) {
-                continue;
-            }
-            mm.pmas.invalidateLocked(ar, false);
-            vma.mappable().removeMapping(ctx, mm, ar, vma.off(), vma.canWriteMappable());
-            to.identity().incRef();
-            if (vma.id() != null) {
-                dropped.add(vma.id());
-            }
-            v.setValue(vma.withBacking(to.mappable(), to.identity()));
-            n++;
         }
         mm.vmas.set.mergeAll();
         return n;
+    }
+
+    /** {@link #repointLocked} of one vma, merging it with its neighbours. Returns whether it was re-pointed. */
+    boolean repointOneLocked(Context ctx, Segment<Vma> v, Replacement to, List<MappingIdentity> dropped) {
+        return repointOneLocked(ctx, v, to, dropped, true);
+    }
+
+    private boolean repointOneLocked(Context ctx, Segment<Vma> v, Replacement to, List<MappingIdentity> dropped, boolean merge) {
+        Vma vma = v.value();
+        AddrRange ar = new AddrRange(v.start(), v.end());
+        try {
+            to.mappable().addMapping(ctx, mm, ar, vma.off(), vma.canWriteMappable());
+        } catch (MemmapException e) {
+            return false;
+        }
+        mm.pmas.invalidateLocked(ar, false);
+        vma.mappable().removeMapping(ctx, mm, ar, vma.off(), vma.canWriteMappable());
+        to.identity().incRef();
+        if (vma.id() != null) {
+            dropped.add(vma.id());
+        }
+        v.setValue(vma.withBacking(to.mappable(), to.identity()));
+        if (merge) {
+            mm.vmas.set.mergeOutsideRange(ar.start(), ar.end());
+        }
+        return true;
     }
 
     /**

@@ -57,6 +57,9 @@ final class PmaLayer {
     long curRSS;
     /** Bumped (under activeMu) whenever a pma may change; the fast path trusts its entry only at the same version. */
     long version;
+    /** The write logs tracking this address space (dirty tracking); changed under activeMu, copy on write. */
+    private WriteLog[] logs = NO_LOGS;
+    private static final WriteLog[] NO_LOGS = new WriteLog[0];
     /** While a fork copies into this (new) address space, invalidations are queued here and replayed after. */
     private List<Captured> captured;
 
@@ -135,11 +138,11 @@ final class PmaLayer {
             if (p != null) {
                 Pma pma = p.value();
                 if (at.write() && pma.needCOW()) {
-                    if (takeOverLocked(p, vma)) {
+                    if (takeOverLocked(p, vseg)) {
                         continue;
                     }
                     long copyEnd = Long.compareUnsigned(p.end(), end) < 0 ? p.end() : end;
-                    MemmapError e = breakCopyOnWriteLocked(ctx, p, vma, new AddrRange(pos, copyEnd));
+                    MemmapError e = breakCopyOnWriteLocked(ctx, p, vseg, new AddrRange(pos, copyEnd));
                     if (e != null) {
                         return new Prepared(pos, e);
                     }
@@ -153,6 +156,21 @@ final class PmaLayer {
                     set.remove(q);
                     continue;
                 }
+                if (at.write() && !pma.effectivePerms().write()) {
+                    // Write withheld for dirty tracking: the MMU's dirty bit. Log exactly the pages
+                    // written and let them be written; the rest of the pma stays withheld.
+                    AccessType full = vma.effectivePerms().intersect(pma.translatePerms());
+                    if (full.write()) {
+                        long upTo = Long.compareUnsigned(p.end(), end) < 0 ? p.end() : end;
+                        Segment<Pma> q = set.isolate(p, pos, upTo);
+                        logWrittenLocked(vseg.start(), vma, pos, upTo);
+                        Pma w = q.value();
+                        q.setValue(new Pma(w.file(), w.off(), w.translatePerms(), full, w.maxPerms(), false, w.isPrivate(), w.internal()));
+                        version++;
+                        pos = upTo;
+                        continue;
+                    }
+                }
                 pos = p.end();
                 continue;
             }
@@ -161,7 +179,7 @@ final class PmaLayer {
             long gapEnd = Long.compareUnsigned(gap.end(), vseg.end()) < 0 ? gap.end() : vseg.end();
             long needEnd = Long.compareUnsigned(end, gapEnd) < 0 ? end : gapEnd;
             Prepared got = vma.mappable() == null
-                    ? allocateAnonymousLocked(ctx, vma, gapStart, gapEnd, pos, needEnd)
+                    ? allocateAnonymousLocked(ctx, vseg, gapStart, gapEnd, pos, needEnd)
                     : translateGapLocked(ctx, vseg, gapStart, gapEnd, pos, needEnd, at);
             if (got.error() != null) {
                 if (Long.compareUnsigned(got.end(), pos) <= 0) {
@@ -182,18 +200,22 @@ final class PmaLayer {
      * become this pma's own with the vma's permissions. Sound because {@code p} lies inside
      * the vma (invariant) and a new reference can only come from a fork, which takes activeMu.
      */
-    private boolean takeOverLocked(Segment<Pma> p, Vma vma) {
+    private boolean takeOverLocked(Segment<Pma> p, Segment<Vma> vseg) {
         Pma pma = p.value();
+        Vma vma = vseg.value();
         if (!pma.isPrivate() || !(pma.file() instanceof MemoryFile owner) || !owner.hasUniqueRef(pma.fileRange(p.length()))) {
             return false;
         }
         // The cached internal mapping was made read-only (maxPerms lost write at fork): map again.
-        p.setValue(new Pma(pma.file(), pma.off(), AccessType.ANY_ACCESS, vma.effectivePerms(), vma.maxPerms(), false, true, null));
+        // Tracked, the write comes back to the dirty-bit branch of getPmas and is logged there.
+        p.setValue(new Pma(pma.file(), pma.off(), AccessType.ANY_ACCESS, grantLocked(vseg.start(), vma, p.start(), p.end(),
+                vma.effectivePerms()), vma.maxPerms(), false, true, null));
         return true;
     }
 
     /** Private anonymous memory for {@code [need, needEnd)}, up to a huge page around it within the gap. */
-    private Prepared allocateAnonymousLocked(Context ctx, Vma vma, long gapStart, long gapEnd, long need, long needEnd) {
+    private Prepared allocateAnonymousLocked(Context ctx, Segment<Vma> vseg, long gapStart, long gapEnd, long need, long needEnd) {
+        Vma vma = vseg.value();
         long s = Long.compareUnsigned(gapStart, Pages.hugeRoundDown(need)) > 0 ? gapStart : Pages.hugeRoundDown(need);
         Pages.Rounded hugeEnd = Pages.hugeRoundUp(needEnd);
         long e = !hugeEnd.ok() || Long.compareUnsigned(gapEnd, hugeEnd.value()) < 0 ? gapEnd : hugeEnd.value();
@@ -205,8 +227,8 @@ final class PmaLayer {
         } catch (MemmapException ex) {
             return new Prepared(need, ex.error());
         }
-        set.insert(set.findGap(s), s, e, new Pma(memoryFile, fr.start(), AccessType.ANY_ACCESS, vma.effectivePerms(),
-                vma.maxPerms(), false, true, null));
+        set.insert(set.findGap(s), s, e, new Pma(memoryFile, fr.start(), AccessType.ANY_ACCESS,
+                grantLocked(vseg.start(), vma, s, e, vma.effectivePerms()), vma.maxPerms(), false, true, null));
         curRSS += e - s;
         return new Prepared(needEnd, null);
     }
@@ -236,7 +258,8 @@ final class PmaLayer {
                 max = max.withoutWrite();
             }
             t.file().incRef(t.fileRange(), ctx.memCgId());
-            set.insert(set.findGap(s), s, e, new Pma(t.file(), t.offset(), t.perms(), eff, max, vma.isPrivate(), false, null));
+            set.insert(set.findGap(s), s, e, new Pma(t.file(), t.offset(), t.perms(), grantLocked(vseg.start(), vma, s, e, eff), max,
+                    vma.isPrivate(), false, null));
             curRSS += e - s;
         }
         if (tr.translations().isEmpty()) {
@@ -254,7 +277,8 @@ final class PmaLayer {
      * copied from what the pma maps — through the buffered-I/O fallback when the file cannot
      * be mapped — into new memory-file pages, which replace it. On failure nothing changes.
      */
-    private MemmapError breakCopyOnWriteLocked(Context ctx, Segment<Pma> p, Vma vma, AddrRange range) {
+    private MemmapError breakCopyOnWriteLocked(Context ctx, Segment<Pma> p, Segment<Vma> vseg, AddrRange range) {
+        Vma vma = vseg.value();
         p = set.isolate(p, Pages.roundDown(range.start()), Pages.roundUp(range.end()).value());
         Pma old = p.value();
         long len = p.length();
@@ -277,7 +301,8 @@ final class PmaLayer {
             return err;
         }
         old.file().decRef(old.fileRange(len));
-        p.setValue(new Pma(memoryFile, fr.start(), AccessType.ANY_ACCESS, vma.effectivePerms(), vma.maxPerms(), false, true, null));
+        p.setValue(new Pma(memoryFile, fr.start(), AccessType.ANY_ACCESS, grantLocked(vseg.start(), vma, p.start(), p.end(),
+                vma.effectivePerms()), vma.maxPerms(), false, true, null));
         return null;
     }
 
@@ -428,13 +453,15 @@ final class PmaLayer {
     /** The pmas of {@code ar} (inside one vma) get the vma's new permissions {@code vma}. */
     void reprotectLocked(AddrRange ar, Vma vma) {
         AccessType effective = vma.effectivePerms();
+        Segment<Vma> vseg = mm.vmas.set.findSegment(ar.start());
+        long vmaStart = vseg != null ? vseg.start() : ar.start();
         lockForChange();
         try {
             for (Segment<Pma> p = set.lowerBoundSegment(ar.start()); p != null && Long.compareUnsigned(p.start(), ar.end()) < 0;
                     p = p.nextSegment()) {
                 p = set.isolate(p, ar.start(), ar.end());
                 Pma pma = p.value();
-                AccessType eff = effective.intersect(pma.translatePerms());
+                AccessType eff = grantLocked(vmaStart, vma, p.start(), p.end(), effective.intersect(pma.translatePerms()));
                 p.setValue(new Pma(pma.file(), pma.off(), pma.translatePerms(), pma.needCOW() ? eff.withoutWrite() : eff,
                         pma.maxPerms(), pma.needCOW(), pma.isPrivate(), pma.internal()));
             }
@@ -443,6 +470,91 @@ final class PmaLayer {
         } finally {
             unlock();
         }
+    }
+
+    // ---------------------------------------------------------------- dirty tracking
+
+    /**
+     * {@code eff}, without write if a write log covers {@code [s, e)} of {@code vma}: the pma is
+     * handed out write-protected, so its first write comes to the dirty-bit branch of getPmas.
+     * With no log (the normal case) it is {@code eff}, at the cost of one array-length check.
+     */
+    private AccessType grantLocked(long vmaStart, Vma vma, long s, long e, AccessType eff) {
+        WriteLog[] ls = logs;
+        if (ls.length == 0 || !eff.write()) {
+            return eff;
+        }
+        for (WriteLog l : ls) {
+            if (l.covers(vmaStart, vma, s, e)) {
+                return eff.withoutWrite();
+            }
+        }
+        return eff;
+    }
+
+    private void logWrittenLocked(long vmaStart, Vma vma, long s, long e) {
+        for (WriteLog l : logs) {
+            if (l.covers(vmaStart, vma, s, e)) {
+                l.written(mm, vmaStart, vma, s, e);
+            }
+        }
+    }
+
+    /** Starts logging writes into {@code l}. Requires activeMu; the caller re-arms what {@code l} covers. */
+    void addLogLocked(WriteLog l) {
+        WriteLog[] ls = java.util.Arrays.copyOf(logs, logs.length + 1);
+        ls[ls.length - 1] = l;
+        logs = ls;
+        version++;
+    }
+
+    /** Stops logging into {@code l}; pages it withheld become writable on their next write. Requires activeMu. */
+    void removeLogLocked(WriteLog l) {
+        logs = java.util.Arrays.stream(logs).filter(x -> x != l).toArray(WriteLog[]::new);
+        version++;
+    }
+
+    /** Whether any write log is attached (for tests). */
+    boolean tracked() {
+        return logs.length != 0;
+    }
+
+    /**
+     * Write-protects again every page of {@code ar} that a log covers (after the log was
+     * collected), merging the pmas back together. Requires mappingMu (either mode) and activeMu
+     * via {@link #lockForChange}.
+     */
+    void rearmLocked(AddrRange ar) {
+        if (logs.length == 0) {
+            return;
+        }
+        Segment<Vma> v = null;
+        for (Segment<Pma> p = set.lowerBoundSegment(ar.start()); p != null && Long.compareUnsigned(p.start(), ar.end()) < 0;
+                p = p.nextSegment()) {
+            Pma pma = p.value();
+            if (!pma.effectivePerms().write()) {
+                continue;
+            }
+            if (v == null || Long.compareUnsigned(p.start(), v.end()) >= 0) {
+                v = mm.vmas.set.findSegment(p.start());
+            }
+            AccessType eff = grantLocked(v.start(), v.value(), p.start(), p.end(), pma.effectivePerms());
+            if (!eff.write()) {
+                p = set.isolate(p, ar.start(), ar.end());
+                Pma q = p.value();
+                p.setValue(new Pma(q.file(), q.off(), q.translatePerms(), eff, q.maxPerms(), q.needCOW(), q.isPrivate(), q.internal()));
+            }
+        }
+        set.mergeInsideRange(ar.start(), ar.end());
+        set.mergeOutsideRange(ar.start(), ar.end());
+    }
+
+    /** mremap moved pmas to {@code ar}: the logs hear of it, and what they cover there is write-protected. Requires both locks. */
+    void movedLocked(AddrRange ar) {
+        for (WriteLog l : logs) {
+            l.moved(mm, ar.start(), ar.end());
+        }
+        rearmLocked(ar);
     }
 
     /** gVisor's movePMAsLocked: re-keys the pmas of {@code from} to start at {@code to} (an empty range). */

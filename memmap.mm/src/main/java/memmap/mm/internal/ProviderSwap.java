@@ -50,11 +50,39 @@ public final class ProviderSwap {
     private record Made(Backing template, WeakReference<MappingIdentity> identity) {
     }
 
-    /** The result of a migration. */
-    public record Result(int backings, int vmas, int failed) {
+    /**
+     * The result of a migration.
+     *
+     * @param backings backings moved
+     * @param vmas mappings re-pointed
+     * @param failed backings that stay on their old provider (refused or failed to copy)
+     * @param bytes bytes copied (pre-copy rounds and final stops together)
+     * @param rounds pre-copy rounds (0 when nothing had to be copied)
+     * @param maxPauseNanos the longest stop: every address space's mappingMu write-locked
+     * @param stops how many stops
+     * @param nanos the whole migration
+     */
+    public record Result(int backings, int vmas, int failed, long bytes, int rounds, long maxPauseNanos, int stops, long nanos) {
+        Result(int backings, int vmas, int failed) {
+            this(backings, vmas, failed, 0, 0, 0, 0, 0);
+        }
+
+        /** Only what was moved (for comparisons that must not depend on timing). */
+        public Result counts() {
+            return new Result(backings, vmas, failed);
+        }
+
+        Result plus(Result r) {
+            return new Result(backings + r.backings, vmas + r.vmas, failed + r.failed, bytes + r.bytes,
+                    Math.max(rounds, r.rounds), Math.max(maxPauseNanos, r.maxPauseNanos), stops + r.stops, nanos + r.nanos);
+        }
     }
 
-    private static final System.Logger LOG = System.getLogger("memmap.mm");
+    static final System.Logger LOG = System.getLogger("memmap.mm");
+    /** Called by pre-copies between their phases, in the migrating thread; for tests only. */
+    volatile java.util.function.Consumer<PreCopy.Phase> phaseHook;
+    /** Pre-copies running: every address space, new ones too, logs writes into them. Guarded by {@link #spaces}. */
+    private final List<PreCopy> logging = new ArrayList<>();
     private final Map<Mappable, Made> made = Collections.synchronizedMap(new WeakHashMap<>());
     private final Set<MemoryManager> spaces = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
     private final Object migrationLock = new Object();
@@ -65,37 +93,160 @@ public final class ProviderSwap {
     }
 
     public void created(MemoryManager mm) {
-        spaces.add(mm);
+        synchronized (spaces) {
+            spaces.add(mm);
+            if (!logging.isEmpty()) {
+                mm.pmas.lockForChange();
+                try {
+                    logging.forEach(mm.pmas::addLogLocked); // a fork maps moving backings too
+                } finally {
+                    mm.pmas.unlock();
+                }
+            }
+        }
+    }
+
+    /** Every address space in creation order (the order migrations lock them in). */
+    List<MemoryManager> spacesInOrder() {
+        List<MemoryManager> pass;
+        synchronized (spaces) {
+            pass = new ArrayList<>(spaces);
+        }
+        pass.sort(Comparator.comparingLong(mm -> mm.serial));
+        return pass;
+    }
+
+    /** Attaches {@code pc}'s log to every address space, and to every one made until {@link #detach}. */
+    void attach(PreCopy pc) {
+        synchronized (spaces) {
+            logging.add(pc);
+            for (MemoryManager mm : spaces) {
+                mm.pmas.lockForChange();
+                try {
+                    mm.pmas.addLogLocked(pc);
+                } finally {
+                    mm.pmas.unlock();
+                }
+            }
+        }
+    }
+
+    void detach(PreCopy pc) {
+        synchronized (spaces) {
+            logging.remove(pc);
+            for (MemoryManager mm : spaces) {
+                mm.pmas.lockForChange();
+                try {
+                    mm.pmas.removeLogLocked(pc);
+                } finally {
+                    mm.pmas.unlock();
+                }
+            }
+        }
     }
 
     public void released(MemoryManager mm) {
         spaces.remove(mm);
     }
 
-    /** Moves every mapped backing of {@code target}'s kind made by another provider to {@code target}. */
+    /**
+     * Moves every mapped backing of {@code target}'s kind made by another provider to
+     * {@code target}, by pre-copy ({@link PreCopy}): readers and writers keep running while
+     * the pages are copied, and stop only for a small batch's last dirty pages. Logs one line.
+     */
     public Result migrate(Context ctx, BackingProvider target) {
         synchronized (migrationLock) {
-            int backings = 0;
-            int vmas = 0;
-            int failed = 0;
+            long t0 = System.nanoTime();
+            Result total = new Result(0, 0, 0);
+            Set<String> from = new java.util.TreeSet<>();
             Set<MemoryManager> done = Collections.newSetFromMap(new IdentityHashMap<>());
             while (true) {
-                List<MemoryManager> pass;
-                synchronized (spaces) {
-                    pass = new ArrayList<>(spaces);
-                }
+                List<MemoryManager> pass = spacesInOrder();
                 // Every space again while new ones appear: a fork made meanwhile may share backings.
                 if (done.containsAll(pass)) {
-                    return new Result(backings, vmas, failed);
+                    break;
                 }
-                pass.sort(Comparator.comparingLong(mm -> mm.serial));
-                Result r = migrateLocked(ctx, target, pass);
-                backings += r.backings;
-                vmas += r.vmas;
-                failed += r.failed;
+                total = total.plus(migratePass(ctx, target, pass, from));
                 done.addAll(pass);
             }
+            total = new Result(total.backings, total.vmas, total.failed, total.bytes, total.rounds, total.maxPauseNanos, total.stops,
+                    System.nanoTime() - t0);
+            if (total.backings + total.failed > 0) {
+                LOG.log(System.Logger.Level.INFO, describe(target.kind().id(), String.join(",", from), target.id(), total));
+            }
+            return total;
         }
+    }
+
+    /** The one line a swap logs. */
+    static String describe(String kind, String from, String to, Result r) {
+        return String.format(java.util.Locale.ROOT,
+                "memmap.mm: swapped %s from %s to %s: %d mappings of %d backings%s, %d bytes copied in %d rounds, longest pause %.3f ms"
+                        + " (%d stops), %.1f ms in all",
+                kind, from, to, r.vmas, r.backings, r.failed == 0 ? "" : " (" + r.failed + " stay where they are)", r.bytes, r.rounds,
+                r.maxPauseNanos / 1e6, r.stops, r.nanos / 1e6);
+    }
+
+    private Result migratePass(Context ctx, BackingProvider target, List<MemoryManager> pass, Set<String> from) {
+        BackingKind kind = target.kind();
+        // What moves: backings of the kind made by another provider, mapped somewhere.
+        Map<Mappable, Made> candidates = new java.util.LinkedHashMap<>();
+        for (MemoryManager mm : pass) {
+            mm.mappingMu.readLock().lock();
+            try {
+                for (memmap.api.segment.Segment<Vma> v = mm.vmas.set.firstSegment(); v != null; v = v.nextSegment()) {
+                    Mappable m = v.value().mappable();
+                    Made f = m == null ? null : made.get(m);
+                    if (f != null && f.template.request().kind() == kind && !f.template.providerId().equals(target.id())) {
+                        candidates.putIfAbsent(m, f);
+                    }
+                }
+            } finally {
+                mm.mappingMu.readLock().unlock();
+            }
+        }
+        List<PreCopy.Move> moves = new ArrayList<>();
+        Map<Mappable, Backing> twins = new IdentityHashMap<>();
+        int refused = 0;
+        for (Map.Entry<Mappable, Made> c : candidates.entrySet()) {
+            Made f = c.getValue();
+            MappingIdentity id = f.identity.get();
+            if (id == null) {
+                continue;
+            }
+            Backing live = new Backing(f.template.request(), c.getKey(), id, f.template.providerId(), f.template.mapAs());
+            from.add(live.providerId());
+            Backing to;
+            try {
+                to = target.twin(ctx, live);
+            } catch (MemmapException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "memmap.mm: " + target.id() + " refused to adopt " + live.request()
+                        + " from " + live.providerId() + " (it stays there, working): " + e);
+                refused++;
+                continue;
+            }
+            twins.put(c.getKey(), to);
+            moves.add(new PreCopy.Move(c.getKey(), to.mappable(), to.identity()));
+        }
+        List<MappingIdentity> dropped = new ArrayList<>();
+        PreCopy.Stats st;
+        try {
+            st = new PreCopy(moves).run(ctx, this, dropped);
+        } finally {
+            for (PreCopy.Move m : moves) {
+                Backing to = twins.get(m.from);
+                if (!m.failed && m.vmas > 0) {
+                    made.remove(m.from);
+                    made(to);
+                }
+                // The twin's own reference: the vmas now hold theirs (none if it failed: it goes).
+                dropped.add(to.identity());
+            }
+            dropped.forEach(i -> i.decRef(ctx));
+        }
+        int unmapped = (int) moves.stream().filter(m -> !m.failed && m.vmas == 0).count();
+        return new Result(st.moved() - unmapped, st.vmas(), st.failed() + refused, st.bytes(), st.rounds(), st.maxPauseNanos(),
+                st.stops(), 0);
     }
 
     /**
@@ -176,62 +327,5 @@ public final class ProviderSwap {
             }
             return new Result(adopted.size(), vmas, refused.size());
         }
-    }
-
-    private Result migrateLocked(Context ctx, BackingProvider target, List<MemoryManager> pass) {
-        BackingKind kind = target.kind();
-        List<MappingIdentity> dropped = new ArrayList<>();
-        Map<Mappable, Backing> adopted = new IdentityHashMap<>();
-        Set<Mappable> refused = Collections.newSetFromMap(new IdentityHashMap<>());
-        int vmas = 0;
-        java.util.function.Predicate<Mappable> moving = m -> {
-            Made from = made.get(m);
-            return from != null && from.template.request().kind() == kind && !from.template.providerId().equals(target.id());
-        };
-        pass.forEach(mm -> mm.migration.lockMapping());
-        try {
-            // First nobody reaches the moving memory (not even the fast path), then copy it.
-            pass.forEach(mm -> mm.migration.invalidateMappablesLocked(moving));
-            for (MemoryManager mm : pass) {
-                vmas += mm.migration.repointLocked(ctx, m -> {
-                    if (refused.contains(m)) {
-                        return null;
-                    }
-                    Backing to = adopted.get(m);
-                    if (to != null) {
-                        return new Migration.Replacement(to);
-                    }
-                    Made from = made.get(m);
-                    if (from == null || from.template.request().kind() != kind || from.template.providerId().equals(target.id())) {
-                        return null;
-                    }
-                    MappingIdentity id = from.identity.get();
-                    if (id == null) {
-                        return null;
-                    }
-                    Backing live = new Backing(from.template.request(), m, id, from.template.providerId(), from.template.mapAs());
-                    try {
-                        to = target.adopt(ctx, live);
-                    } catch (MemmapException | RuntimeException e) {
-                        LOG.log(System.Logger.Level.WARNING, "memmap.mm: " + target.id() + " refused to adopt " + live.request()
-                                + " from " + live.providerId() + " (it stays there, working): " + e);
-                        refused.add(m);
-                        return null;
-                    }
-                    adopted.put(m, to);
-                    return new Migration.Replacement(to);
-                }, dropped);
-            }
-        } finally {
-            pass.forEach(mm -> mm.migration.unlockMapping());
-            adopted.forEach((old, to) -> {
-                made.remove(old);
-                made(to);
-                // The adoption's own reference: the vmas now hold theirs.
-                dropped.add(to.identity());
-            });
-            dropped.forEach(id -> id.decRef(ctx));
-        }
-        return new Result(adopted.size(), vmas, refused.size());
     }
 }

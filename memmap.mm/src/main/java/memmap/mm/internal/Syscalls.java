@@ -281,6 +281,12 @@ final class Syscalls {
             vmas().insertLocked(newAR, moved, true);
             if (oldLen != 0) {
                 mm.pmas.moveLocked(oldAR, newAR.start());
+                mm.pmas.lockForChange();
+                try {
+                    mm.pmas.movedLocked(newAR); // dirty tracking: the pages' addresses changed
+                } finally {
+                    mm.pmas.unlock();
+                }
                 if (vma.mappable() != null) {
                     vma.mappable().removeMapping(ctx, mm, oldAR, off, vma.canWriteMappable());
                 }

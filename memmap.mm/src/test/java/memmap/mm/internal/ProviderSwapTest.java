@@ -83,7 +83,7 @@ class ProviderSwapTest {
 
         ProviderSwap.Result r = swap.migrate(CTX, anon2);
 
-        assertEquals(new ProviderSwap.Result(2, 4, 0), r, "2 backings, mapped by 2 vmas in each of 2 address spaces");
+        assertEquals(new ProviderSwap.Result(2, 4, 0), r.counts(), "2 backings, mapped by 2 vmas in each of 2 address spaces");
         assertEquals(ProviderUsage.NONE.liveBackings(), anon1.usage().liveBackings(), "the old provider holds nothing");
         assertEquals(0, anon1.usage().allocatedBytes());
         assertEquals(2, anon2.usage().liveBackings());
@@ -98,7 +98,7 @@ class ProviderSwapTest {
         mm.checkInvariants();
         child.checkInvariants();
 
-        assertEquals(new ProviderSwap.Result(0, 0, 0), swap.migrate(CTX, anon2), "nothing left to move");
+        assertEquals(new ProviderSwap.Result(0, 0, 0), swap.migrate(CTX, anon2).counts(), "nothing left to move");
         child.release(CTX);
         mm.release(CTX);
         assertEquals(0, anon2.usage().liveBackings(), "unmapping frees the adopted backings");
@@ -185,7 +185,7 @@ class ProviderSwapTest {
                 return ProviderUsage.NONE;
             }
         };
-        assertEquals(new ProviderSwap.Result(0, 0, 1), swap.migrate(CTX, full));
+        assertEquals(new ProviderSwap.Result(0, 0, 1), swap.migrate(CTX, full).counts());
         assertEquals(5, get(mm, a));
         assertEquals(1, anon1.usage().liveBackings());
         assertEquals(1, swap.migrate(CTX, anon2).backings(), "a later replacement still takes it");
@@ -202,7 +202,7 @@ class ProviderSwapTest {
         long d = mm.mmap(CTX, MMapOpts.builder().length(P).mappable(direct.mappable()).mappingIdentity(direct.identity()).build());
         direct.identity().decRef(CTX);
         put(mm, d, 11);
-        assertEquals(new ProviderSwap.Result(0, 0, 0), swap.migrate(CTX, anon2),
+        assertEquals(new ProviderSwap.Result(0, 0, 0), swap.migrate(CTX, anon2).counts(),
                 "private pages are the memory file's; a backing not handed out through the address spaces is not known");
         assertEquals(9, get(mm, priv));
         assertEquals(11, get(mm, d));

@@ -254,6 +254,16 @@ public final class ShmProvider implements BackingProvider, SysVSharedMemory, Pos
         return registry.adopt(ctx, live);
     }
 
+    @Override
+    public Segment twin(Context ctx, Segment live) throws MemmapException {
+        return registry.twin(ctx, live);
+    }
+
+    @Override
+    public void forget(Context ctx, Segment adopted) {
+        registry.forget(ctx, adopted);
+    }
+
     // ---------------------------------------------------------------- POSIX
 
     @Override

@@ -352,8 +352,25 @@ final class ShmRegistry implements SysVSharedMemory {
         return out;
     }
 
+    /** {@link #twin} and a copy of the pages of {@code live} that exist (an untouched page stays untouched). */
     @Override
     public Segment adopt(Context ctx, Segment live) throws MemmapException {
+        Segment s = twin(ctx, live);
+        if (s == live) {
+            return s;
+        }
+        try {
+            memmap.api.OwnedPages.copy(ctx, live, s, new memmap.api.MappableRange(0, s.effectiveSize()));
+            return s;
+        } catch (MemmapException | RuntimeException e) {
+            forget(ctx, s);
+            throw e;
+        }
+    }
+
+    /** Registers a segment equal to {@code live} whose pages do not exist yet (they read as zeros until copied). */
+    @Override
+    public Segment twin(Context ctx, Segment live) throws MemmapException {
         java.util.Objects.requireNonNull(live, "live");
         mu.lock();
         try {
@@ -380,12 +397,6 @@ final class ShmRegistry implements SysVSharedMemory {
                         + Long.toUnsignedString(limits.shmAll()));
             }
             FileRange fr = memoryFile.allocate(eff, AllocOpts.DEFAULT.withMemCgId(ctx.memCgId()));
-            try {
-                copy(ctx, live, fr);
-            } catch (MemmapException | RuntimeException e) {
-                memoryFile.decRef(fr);
-                throw e;
-            }
             ShmSegment s = new ShmSegment(this, st, eff, fr, memoryFile, deviceId);
             objects.put(s.id, s);
             totalPages += pages;
@@ -406,21 +417,38 @@ final class ShmRegistry implements SysVSharedMemory {
         }
     }
 
-    /** Copies {@code live}'s contents into {@code fr} of this registry's memory file. */
-    private void copy(Context ctx, Segment live, FileRange fr) throws MemmapException {
-        memmap.api.MappableRange all = new memmap.api.MappableRange(0, fr.end() - fr.start());
-        memmap.api.TranslateResult t = live.translate(ctx, all, all, AccessType.READ);
-        if (t.error() != null) {
-            throw t.error().toException();
+    /** Takes a twin nobody maps out of this registry and frees it. */
+    @Override
+    public void forget(Context ctx, Segment adopted) {
+        if (!(adopted instanceof ShmSegment s) || s.registry != this) {
+            return;
         }
-        for (memmap.api.Translation tr : t.translations()) {
-            FileRange dst = new FileRange(fr.start() + tr.source().start(), fr.start() + tr.source().end());
-            memmap.api.IoResult r = memmap.api.safemem.BlockSeq.copy(memoryFile.mapInternal(dst, AccessType.WRITE),
-                    tr.file().mapInternal(tr.fileRange(), AccessType.READ));
-            if (r.error() != null) {
-                throw r.error().toException();
+        boolean dropSelf = false;
+        mu.lock();
+        try {
+            s.mu.lock();
+            try {
+                if (s.nattach(1) > 0) {
+                    return;
+                }
+                if (s.key != IPC_PRIVATE && keysToIds.get(s.key) != null && keysToIds.get(s.key) == s.id) {
+                    keysToIds.remove(s.key);
+                }
+                s.removed = true;
+                if (!s.pendingDestruction) {
+                    s.pendingDestruction = true;
+                    dropSelf = true;
+                }
+            } finally {
+                s.mu.unlock();
             }
+        } finally {
+            mu.unlock();
         }
+        if (dropSelf) {
+            s.decRef(ctx);
+        }
+        s.decRef(ctx);
     }
 
     /** The number of segments (for usage). */

@@ -31,7 +31,7 @@ import memmap.api.provider.SysVSharedMemory;
  * <p>Lock order: the registry's lock, then {@link #mu}. Translate takes no lock (the range
  * never changes).
  */
-final class ShmSegment implements SysVSharedMemory.Segment {
+final class ShmSegment implements SysVSharedMemory.Segment, memmap.api.OwnedPages {
     final ShmRegistry registry;
     final int id;
     final long size;
@@ -239,6 +239,18 @@ final class ShmSegment implements SysVSharedMemory.Segment {
             return TranslateResult.failure(err);
         }
         return new TranslateResult(List.of(new Translation(source, memoryFile, fr.start() + source.start(), AccessType.ANY_ACCESS)), err);
+    }
+
+    /** The pages of {@code within} the memory file has committed: the rest was never touched. */
+    @Override
+    public List<MappableRange> populated(MappableRange within) {
+        within.checkPageAligned("within");
+        MappableRange in = within.intersect(new MappableRange(0, effectiveSize));
+        if (in.isEmpty()) {
+            return List.of();
+        }
+        return memoryFile.committed(new FileRange(fr.start() + in.start(), fr.start() + in.end())).stream()
+                .map(c -> new MappableRange(c.start() - fr.start(), c.end() - fr.start())).toList();
     }
 
     @Override

@@ -1,0 +1,321 @@
+package memmap.mm.internal;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import memmap.api.AddrRange;
+import memmap.api.Context;
+import memmap.api.Mappable;
+import memmap.api.MappableRange;
+import memmap.api.MappingIdentity;
+import memmap.api.MemmapException;
+import memmap.api.OwnedPages;
+import memmap.api.segment.Segment;
+
+/**
+ * A hot swap's pre-copy (QEMU's and Firecracker's live migration, inside one process): moves a
+ * set of live backings to their twins while readers and writers keep running, and stops each
+ * writer only for the last few dirty pages of a small batch of backings.
+ *
+ * <ol>
+ * <li><b>Track.</b> This log is attached to every address space (new ones and forks too, by
+ *     {@link ProviderSwap#created}); it covers every vma mapping a moving backing whose pages
+ *     are its own ({@link OwnedPages}), and every such page is write-protected
+ *     ({@link PmaLayer#rearmLocked}). A backing whose contents are a file's needs no copy and is
+ *     not tracked.</li>
+ * <li><b>Round 0</b> copies every page that exists ({@link OwnedPages#copy}) with no address
+ *     space lock held; writes meanwhile fault once per page and are logged by Mappable offset.</li>
+ * <li><b>Rounds 1..</b> take the log (swap the dirty sets, then write-protect again — in that
+ *     order, so a write between the two lands on a page that is being reported and will be
+ *     copied after both), copy what it held. They stop when a round copies at most
+ *     {@link #FINAL_BYTES}, when a round does not shrink (a writer faster than the copy), or
+ *     after {@link #MAX_ROUNDS}.</li>
+ * <li><b>Switch</b>, batch by batch (at most {@link #BATCH_BACKINGS} backings and
+ *     {@link #BATCH_BYTES} dirty bytes): every address space's {@code mappingMu} is write-locked
+ *     in creation order, the batch's vmas lose their translations (from then on nobody can write
+ *     the old backing: the fast path misses, the slow path waits for the lock), the batch's last
+ *     dirty pages are copied, the vmas are re-pointed, unlock. Backings outside the batch stay
+ *     readable and writable through their cached translations meanwhile. A backing whose copy
+ *     failed is not re-pointed: it stays on its old provider, working.</li>
+ * </ol>
+ *
+ * <p>Correctness: a byte written to an old backing after round 0 started is on a page that was
+ * write-protected when it was written (pages are re-protected after each take, before the copy
+ * that follows it), so the write was logged and the page is copied again later — by a round or
+ * by its batch's final copy, which runs when no writer can reach the old backing.
+ *
+ * <p>Locking: {@link #written} (under an address space's {@code activeMu}) takes this object's
+ * monitor, a leaf. The switch holds every {@code mappingMu} for writing, then takes
+ * {@code activeMu}s one at a time; copies hold no address space lock.
+ */
+final class PreCopy implements WriteLog {
+    /** Rounds before the switch, at most. */
+    static final int MAX_ROUNDS = 8;
+    /** A round copying at most this much goes straight to the switch. */
+    static final long FINAL_BYTES = 1L << 20;
+    /** Backings switched under one stop, at most. */
+    static final int BATCH_BACKINGS = 256;
+    /** Dirty bytes copied under one stop, at most (a single backing's may be more: the fallback). */
+    static final long BATCH_BYTES = 512L << 10;
+    private static final MappableRange ALL = new MappableRange(0, -memmap.api.Pages.PAGE_SIZE);
+
+    /** One backing moving to its twin. */
+    static final class Move {
+        final Mappable from;
+        final Mappable to;
+        final MappingIdentity toId;
+        final boolean owned;
+        /** Guarded by the PreCopy's monitor. */
+        DirtyPages dirty = new DirtyPages();
+        boolean failed;
+        int vmas;
+
+        Move(Mappable from, Mappable to, MappingIdentity toId) {
+            this.from = from;
+            this.to = to;
+            this.toId = toId;
+            this.owned = from instanceof OwnedPages;
+        }
+    }
+
+    /** What a pre-copy did. */
+    record Stats(int moved, int failed, int vmas, long bytes, int rounds, long maxPauseNanos, int stops) {
+    }
+
+    /** Phases, for tests that act between them (never set in production). */
+    enum Phase { ROUND_0_COPIED, ROUNDS_DONE }
+
+    private final Map<Mappable, Move> moves = new IdentityHashMap<>();
+    private final List<Move> order;
+
+    PreCopy(Collection<Move> ms) {
+        this.order = List.copyOf(ms);
+        for (Move m : order) {
+            moves.put(m.from, m);
+        }
+    }
+
+    // ---------------------------------------------------------------- WriteLog
+
+    @Override
+    public boolean covers(long vmaStart, Vma vma, long start, long end) {
+        Move m = vma.mappable() == null ? null : moves.get(vma.mappable());
+        return m != null && m.owned;
+    }
+
+    @Override
+    public void written(MemoryManager mm, long vmaStart, Vma vma, long start, long end) {
+        Move m = moves.get(vma.mappable());
+        long off = vma.off() + (start - vmaStart);
+        synchronized (this) {
+            m.dirty.add(off, off + (end - start));
+        }
+    }
+
+    private synchronized DirtyPages take(Move m) {
+        DirtyPages d = m.dirty;
+        m.dirty = new DirtyPages();
+        return d;
+    }
+
+    private synchronized long dirtyBytes(Move m) {
+        return m.dirty.bytes();
+    }
+
+    // ---------------------------------------------------------------- the protocol
+
+    /** Runs the pre-copy and the switch. The caller commits or discards each move by {@link Move#failed}. */
+    Stats run(Context ctx, ProviderSwap swap, List<MappingIdentity> dropped) {
+        java.util.function.Consumer<Phase> hook = swap.phaseHook;
+        boolean anyOwned = order.stream().anyMatch(m -> m.owned);
+        long bytes = 0;
+        int rounds = 0;
+        if (anyOwned) {
+            swap.attach(this);
+        }
+        try {
+            if (anyOwned) {
+                rearmAll(swap.spacesInOrder());
+                for (Move m : order) {
+                    if (m.owned) {
+                        bytes += copy(ctx, m, List.of(new long[] {ALL.start(), ALL.end()}));
+                    }
+                }
+                rounds = 1;
+                if (hook != null) {
+                    hook.accept(Phase.ROUND_0_COPIED);
+                }
+                long last = Long.MAX_VALUE;
+                while (rounds < MAX_ROUNDS) {
+                    Map<Move, DirtyPages> taken = new IdentityHashMap<>();
+                    long round = 0;
+                    for (Move m : order) {
+                        if (m.owned && !m.failed) {
+                            DirtyPages d = take(m);
+                            taken.put(m, d);
+                            round += d.bytes();
+                        }
+                    }
+                    rearmAll(swap.spacesInOrder());
+                    for (Map.Entry<Move, DirtyPages> e : taken.entrySet()) {
+                        bytes += copy(ctx, e.getKey(), e.getValue().ranges());
+                    }
+                    rounds++;
+                    if (round <= FINAL_BYTES || round >= last) {
+                        break;
+                    }
+                    last = round;
+                }
+            }
+            if (hook != null && anyOwned) {
+                hook.accept(Phase.ROUNDS_DONE);
+            }
+            long[] pause = {0, 0};
+            int vmas = 0;
+            int i = 0;
+            while (i < order.size()) {
+                int[] next = {i};
+                long[] b = {0};
+                vmas += switchBatch(ctx, swap, next, b, pause, dropped);
+                bytes += b[0];
+                i = next[0];
+            }
+            int failed = (int) order.stream().filter(m -> m.failed).count();
+            return new Stats(order.size() - failed, failed, vmas, bytes, rounds, pause[0], (int) pause[1]);
+        } finally {
+            if (anyOwned) {
+                swap.detach(this);
+            }
+        }
+    }
+
+    /** Copies {@code ranges} (Mappable offsets) of {@code m}; a failure marks it failed. Returns bytes copied. */
+    private static long copy(Context ctx, Move m, List<long[]> ranges) {
+        if (m.failed) {
+            return 0;
+        }
+        long n = 0;
+        try {
+            for (long[] r : ranges) {
+                n += OwnedPages.copy(ctx, m.from, m.to, new MappableRange(r[0], r[1]));
+            }
+        } catch (MemmapException | RuntimeException e) {
+            m.failed = true;
+            ProviderSwap.LOG.log(System.Logger.Level.WARNING, "memmap.mm: copying " + m.from + " failed (it stays where it is, working): " + e);
+        }
+        return n;
+    }
+
+    /** Write-protects again every page the log covers, one vma per hold of each activeMu. */
+    private void rearmAll(List<MemoryManager> spaces) {
+        for (MemoryManager mm : spaces) {
+            mm.mappingMu.readLock().lock();
+            try {
+                for (Segment<Vma> v = mm.vmas.set.firstSegment(); v != null; v = v.nextSegment()) {
+                    Move m = v.value().mappable() == null ? null : moves.get(v.value().mappable());
+                    if (m == null || !m.owned) {
+                        continue;
+                    }
+                    mm.pmas.lockForChange();
+                    try {
+                        mm.pmas.rearmLocked(new AddrRange(v.start(), v.end()));
+                    } finally {
+                        mm.pmas.unlock();
+                    }
+                }
+            } finally {
+                mm.mappingMu.readLock().unlock();
+            }
+        }
+    }
+
+    /**
+     * One stop: the next batch of moves from {@code next[0]} is switched under every address
+     * space's {@code mappingMu}; advances {@code next[0]}, adds the bytes copied to {@code b[0]},
+     * the longest stop to {@code pause[0]} and the stop count to {@code pause[1]}.
+     *
+     * @return the vmas re-pointed
+     */
+    private int switchBatch(Context ctx, ProviderSwap swap, int[] next, long[] b, long[] pause, List<MappingIdentity> dropped) {
+        List<MemoryManager> locked = new ArrayList<>();
+        long t0 = System.nanoTime();
+        try {
+            // Lock in creation order; a space made meanwhile (a fork waiting for its parent) comes after.
+            List<MemoryManager> all = swap.spacesInOrder();
+            // Let in whoever the last stop kept waiting before stopping them again: the locks are
+            // not fair, and a migration re-locking at once would starve the accesses it paused.
+            for (MemoryManager mm : all) {
+                while (mm.mappingMu.hasQueuedThreads()) {
+                    Thread.yield();
+                }
+            }
+            while (true) {
+                for (MemoryManager mm : all) {
+                    if (!locked.contains(mm)) {
+                        mm.mappingMu.writeLock().lock();
+                        locked.add(mm);
+                    }
+                }
+                all = swap.spacesInOrder();
+                if (locked.containsAll(all)) {
+                    break;
+                }
+            }
+            t0 = System.nanoTime();
+            Set<Mappable> batch = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+            long batchBytes = 0;
+            int i = next[0];
+            while (i < order.size() && batch.size() < BATCH_BACKINGS) {
+                Move m = order.get(i);
+                long d = m.owned ? dirtyBytes(m) : 0;
+                if (!batch.isEmpty() && batchBytes + d > BATCH_BYTES) {
+                    break;
+                }
+                batch.add(m.from);
+                batchBytes += d;
+                i++;
+            }
+            next[0] = i;
+            // 1. Nobody reaches the batch's old backings any more.
+            List<Object[]> found = new ArrayList<>();
+            for (MemoryManager mm : locked) {
+                for (Segment<Vma> v = mm.vmas.set.firstSegment(); v != null; v = v.nextSegment()) {
+                    if (v.value().mappable() != null && batch.contains(v.value().mappable())) {
+                        mm.pmas.invalidateLocked(new AddrRange(v.start(), v.end()), false);
+                        found.add(new Object[] {mm, v.start()});
+                    }
+                }
+            }
+            // 2. Their last dirty pages.
+            for (Mappable f : batch) {
+                Move m = moves.get(f);
+                if (m.owned) {
+                    b[0] += copy(ctx, m, take(m).ranges());
+                }
+            }
+            // 3. Re-point.
+            int n = 0;
+            for (Object[] at : found) {
+                MemoryManager mm = (MemoryManager) at[0];
+                Segment<Vma> v = mm.vmas.set.findSegment((Long) at[1]);
+                Move m = v == null || v.value().mappable() == null ? null : moves.get(v.value().mappable());
+                if (m != null && !m.failed && mm.migration.repointOneLocked(ctx, v, new Migration.Replacement(m.to, m.toId), dropped)) {
+                    m.vmas++;
+                    n++;
+                }
+            }
+            return n;
+        } finally {
+            for (int j = locked.size() - 1; j >= 0; j--) {
+                locked.get(j).mappingMu.writeLock().unlock();
+            }
+            long stop = System.nanoTime() - t0;
+            pause[0] = Math.max(pause[0], stop);
+            pause[1]++;
+        }
+    }
+}

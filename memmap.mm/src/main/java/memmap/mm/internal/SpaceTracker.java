@@ -1,0 +1,118 @@
+package memmap.mm.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import memmap.api.AddrRange;
+import memmap.api.DirtyTracker;
+
+/**
+ * The API's {@link DirtyTracker}: a {@link WriteLog} of one address space, by address, over one
+ * range. Every vma overlapping the range is covered (a pma straddling the range's edge is
+ * write-protected whole; only the pages inside the range are recorded), so tracking never
+ * splits a vma and {@code maps} looks the same tracked or not.
+ *
+ * <p>Locking: the dirty set is guarded by the address space's {@code activeMu}, under which
+ * {@link #written} is called; {@link #collect} takes the marks and re-arms the range in one
+ * hold of it, so no write can fall between the two.
+ */
+final class SpaceTracker implements WriteLog, DirtyTracker {
+    private final MemoryManager mm;
+    private final AddrRange range;
+    /** Guarded by the address space's activeMu. */
+    private DirtyPages dirty = new DirtyPages();
+    private boolean closed;
+
+    private SpaceTracker(MemoryManager mm, AddrRange range) {
+        this.mm = mm;
+        this.range = range;
+    }
+
+    /** Starts tracking {@code range} of {@code mm}: attached, and every page there write-protected. */
+    static SpaceTracker start(MemoryManager mm, AddrRange range) {
+        SpaceTracker t = new SpaceTracker(mm, range);
+        mm.mappingMu.readLock().lock();
+        try {
+            mm.pmas.lockForChange();
+            try {
+                mm.pmas.addLogLocked(t);
+                mm.pmas.rearmLocked(range);
+            } finally {
+                mm.pmas.unlock();
+            }
+        } finally {
+            mm.mappingMu.readLock().unlock();
+        }
+        return t;
+    }
+
+    @Override
+    public AddrRange range() {
+        return range;
+    }
+
+    @Override
+    public boolean covers(long vmaStart, Vma vma, long start, long end) {
+        return Long.compareUnsigned(start, range.end()) < 0 && Long.compareUnsigned(range.start(), end) < 0;
+    }
+
+    @Override
+    public void written(MemoryManager space, long vmaStart, Vma vma, long start, long end) {
+        record(start, end);
+    }
+
+    @Override
+    public void moved(MemoryManager space, long start, long end) {
+        record(start, end);
+    }
+
+    private void record(long start, long end) {
+        long s = Long.compareUnsigned(start, range.start()) > 0 ? start : range.start();
+        long e = Long.compareUnsigned(end, range.end()) < 0 ? end : range.end();
+        dirty.add(s, e);
+    }
+
+    @Override
+    public List<AddrRange> collect() {
+        DirtyPages taken;
+        mm.mappingMu.readLock().lock();
+        try {
+            mm.pmas.lockForChange();
+            try {
+                if (closed) {
+                    throw new IllegalStateException("this dirty tracker of " + range + " is closed");
+                }
+                taken = dirty;
+                dirty = new DirtyPages();
+                mm.pmas.rearmLocked(range);
+            } finally {
+                mm.pmas.unlock();
+            }
+        } finally {
+            mm.mappingMu.readLock().unlock();
+        }
+        List<AddrRange> out = new ArrayList<>();
+        for (long[] r : taken.ranges()) {
+            out.add(new AddrRange(r[0], r[1]));
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        mm.pmas.lockForChange();
+        try {
+            if (!closed) {
+                closed = true;
+                mm.pmas.removeLogLocked(this);
+            }
+        } finally {
+            mm.pmas.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "DirtyTracker[" + range + "]";
+    }
+}
