@@ -61,7 +61,57 @@ public interface OwnedPages {
         return bytes;
     }
 
+    /**
+     * {@link #copy} of several ranges (ascending, disjoint, page-aligned) — the pages written
+     * since the last copy — translating each run of pages of {@code from} that exist once, not
+     * once per range, so a scattered set of dirty pages costs its bytes, not its count of
+     * translations. Pages of the ranges that do not exist in {@code from} are not copied.
+     *
+     * @return the bytes copied
+     * @throws MemmapException as {@link #copy}
+     */
+    static long copyAll(Context ctx, Mappable from, Mappable to, List<MappableRange> ranges) throws MemmapException {
+        if (ranges.isEmpty()) {
+            return 0;
+        }
+        MappableRange hull = new MappableRange(ranges.getFirst().start(), ranges.getLast().end());
+        hull.checkPageAligned("ranges");
+        List<MappableRange> runs = from instanceof OwnedPages o ? o.populated(hull) : List.of(hull);
+        long bytes = 0;
+        int i = 0;
+        for (MappableRange run : runs) {
+            while (i < ranges.size() && Long.compareUnsigned(ranges.get(i).end(), run.start()) <= 0) {
+                i++;
+            }
+            for (long s = run.start(); Long.compareUnsigned(s, run.end()) < 0; ) {
+                long e = Long.compareUnsigned(run.end() - s, COPY_STEP) > 0 ? s + COPY_STEP : run.end();
+                MappableRange step = new MappableRange(s, e);
+                // The ranges inside this step, clipped to it.
+                List<MappableRange> inside = new ArrayList<>();
+                for (int j = i; j < ranges.size() && Long.compareUnsigned(ranges.get(j).start(), e) < 0; j++) {
+                    MappableRange c = ranges.get(j).intersect(step);
+                    if (!c.isEmpty()) {
+                        inside.add(c);
+                    }
+                }
+                if (!inside.isEmpty()) {
+                    // Only the hull of what is copied is translated: the destination allocates no more.
+                    MappableRange t = new MappableRange(inside.getFirst().start(), inside.getLast().end());
+                    bytes += copyStep(ctx, from, to, t, inside);
+                }
+                s = e;
+            }
+        }
+        return bytes;
+    }
+
     private static void copyStep(Context ctx, Mappable from, Mappable to, MappableRange r) throws MemmapException {
+        copyStep(ctx, from, to, r, List.of(r));
+    }
+
+    /** Translates {@code r} on both sides once and copies the {@code parts} of it; returns their bytes. */
+    private static long copyStep(Context ctx, Mappable from, Mappable to, MappableRange r, List<MappableRange> parts)
+            throws MemmapException {
         TranslateResult src = from.translate(ctx, r, r, AccessType.READ);
         if (src.error() != null) {
             throw src.error().toException();
@@ -82,13 +132,24 @@ public interface OwnedPages {
                 if (both.isEmpty()) {
                     continue;
                 }
-                BlockSeq in = srcBlocks.dropFirst(both.start() - s.source().start()).takeFirst(both.length());
-                BlockSeq out = dstBlocks.get(i).dropFirst(both.start() - d.source().start()).takeFirst(both.length());
-                IoResult res = BlockSeq.copy(out, in);
-                if (res.error() != null) {
-                    throw res.error().toException();
+                for (MappableRange part : parts) {
+                    MappableRange c = part.intersect(both);
+                    if (c.isEmpty()) {
+                        continue;
+                    }
+                    BlockSeq in = srcBlocks.dropFirst(c.start() - s.source().start()).takeFirst(c.length());
+                    BlockSeq out = dstBlocks.get(i).dropFirst(c.start() - d.source().start()).takeFirst(c.length());
+                    IoResult res = BlockSeq.copy(out, in);
+                    if (res.error() != null) {
+                        throw res.error().toException();
+                    }
                 }
             }
         }
+        long n = 0;
+        for (MappableRange part : parts) {
+            n += part.length();
+        }
+        return n;
     }
 }

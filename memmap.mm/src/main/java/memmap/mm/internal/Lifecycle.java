@@ -33,6 +33,9 @@ final class Lifecycle {
         child.pmas.startCapturing();
         List<MappingIdentity> dropped = new ArrayList<>();
         mm.mappingMu.readLock().lock();
+        // The child is visible to migrations from its creation: its vmas change under its own lock.
+        child.mappingMu.writeLock().lock();
+        child.vmaGeneration++;
         try {
             for (Segment<Vma> v = mm.vmas.set.firstSegment(); v != null; v = v.nextSegment()) {
                 Vma vma = v.value();
@@ -73,6 +76,7 @@ final class Lifecycle {
                 mm.pmas.unlock();
             }
         } finally {
+            child.mappingMu.writeLock().unlock();
             mm.mappingMu.readLock().unlock();
             dropped.forEach(id -> id.decRef(ctx));
         }
@@ -83,6 +87,7 @@ final class Lifecycle {
     static void release(Context ctx, MemoryManager mm) {
         List<MappingIdentity> dropped = new ArrayList<>();
         mm.mappingMu.writeLock().lock();
+        mm.vmaGeneration++;
         try {
             mm.vmas.unmapLocked(ctx, new AddrRange(0, -1L), dropped);
         } finally {

@@ -69,6 +69,11 @@ public final class MemoryManager implements AddressSpace {
 
     /** Guards the vma layer. */
     final ReentrantReadWriteLock mappingMu = new ReentrantReadWriteLock();
+    /**
+     * Bumped (under {@code mappingMu} for writing) by everything that may change the vmas, so a
+     * migration can tell whether what it learned of them still holds.
+     */
+    long vmaGeneration;
     /** Guards the pma layer and the fast path; ranks below mappingMu (gVisor's activeMu). */
     final ReentrantLock activeMu = new ReentrantLock();
 
@@ -105,6 +110,7 @@ public final class MemoryManager implements AddressSpace {
     <T> T withWriteLock(Context ctx, Body<T> body) throws MemmapException {
         java.util.List<MappingIdentity> dropped = new java.util.ArrayList<>();
         mappingMu.writeLock().lock();
+        vmaGeneration++;
         try {
             return body.run(dropped);
         } finally {

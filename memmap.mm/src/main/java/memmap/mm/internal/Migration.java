@@ -49,6 +49,7 @@ final class Migration {
     /** Locks the address space against every change and every access, fast path included (first half). */
     void lockMapping() {
         mm.mappingMu.writeLock().lock();
+        mm.vmaGeneration++;
     }
 
     /** The second half of {@link #lockMapping}, once every address space involved has had the first. */
@@ -110,12 +111,17 @@ final class Migration {
         return n;
     }
 
-    /** {@link #repointLocked} of one vma, merging it with its neighbours. Returns whether it was re-pointed. */
-    boolean repointOneLocked(Context ctx, Segment<Vma> v, Replacement to, List<MappingIdentity> dropped) {
+    /**
+     * {@link #repointLocked} of one vma whose translations the caller already dropped (and no
+     * access can make again: it holds {@code mappingMu} for writing), merging it with its
+     * neighbours. Returns whether it was re-pointed.
+     */
+    boolean repointInvalidatedLocked(Context ctx, Segment<Vma> v, Replacement to, List<MappingIdentity> dropped) {
         return repointOneLocked(ctx, v, to, dropped, true);
     }
 
-    private boolean repointOneLocked(Context ctx, Segment<Vma> v, Replacement to, List<MappingIdentity> dropped, boolean merge) {
+    private boolean repointOneLocked(Context ctx, Segment<Vma> v, Replacement to, List<MappingIdentity> dropped, boolean invalidated) {
+        boolean merge = invalidated;
         Vma vma = v.value();
         AddrRange ar = new AddrRange(v.start(), v.end());
         try {
@@ -123,7 +129,9 @@ final class Migration {
         } catch (MemmapException e) {
             return false;
         }
-        mm.pmas.invalidateLocked(ar, false);
+        if (!invalidated) {
+            mm.pmas.invalidateLocked(ar, false);
+        }
         vma.mappable().removeMapping(ctx, mm, ar, vma.off(), vma.canWriteMappable());
         to.identity().incRef();
         if (vma.id() != null) {

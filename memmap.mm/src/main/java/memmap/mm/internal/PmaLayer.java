@@ -98,6 +98,23 @@ final class PmaLayer {
         version++;
     }
 
+    /**
+     * {@link #lockForChange} for a thread that must get in among accessors hammering activeMu (a
+     * migration): it spins on tryLock a while before queueing, because a thread that parks on
+     * an unfair lock re-taken in a tight loop wakes up to find it taken again, and waits far
+     * longer than the accessors hold it.
+     */
+    void lockForChangeEagerly() {
+        for (int i = 0; i < 4096; i++) {
+            if (mm.activeMu.tryLock()) {
+                version++;
+                return;
+            }
+            Thread.onSpinWait();
+        }
+        lockForChange();
+    }
+
     void unlock() {
         mm.activeMu.unlock();
     }
@@ -529,6 +546,7 @@ final class PmaLayer {
             return;
         }
         Segment<Vma> v = null;
+        boolean changed = false;
         for (Segment<Pma> p = set.lowerBoundSegment(ar.start()); p != null && Long.compareUnsigned(p.start(), ar.end()) < 0;
                 p = p.nextSegment()) {
             Pma pma = p.value();
@@ -543,10 +561,13 @@ final class PmaLayer {
                 p = set.isolate(p, ar.start(), ar.end());
                 Pma q = p.value();
                 p.setValue(new Pma(q.file(), q.off(), q.translatePerms(), eff, q.maxPerms(), q.needCOW(), q.isPrivate(), q.internal()));
+                changed = true;
             }
         }
-        set.mergeInsideRange(ar.start(), ar.end());
-        set.mergeOutsideRange(ar.start(), ar.end());
+        if (changed) {
+            set.mergeInsideRange(ar.start(), ar.end());
+            set.mergeOutsideRange(ar.start(), ar.end());
+        }
     }
 
     /** mremap moved pmas to {@code ar}: the logs hear of it, and what they cover there is write-protected. Requires both locks. */

@@ -5,7 +5,6 @@ import java.util.Collection;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 import memmap.api.AddrRange;
 import memmap.api.Context;
@@ -32,8 +31,10 @@ import memmap.api.segment.Segment;
  * <li><b>Rounds 1..</b> take the log (swap the dirty sets, then write-protect again — in that
  *     order, so a write between the two lands on a page that is being reported and will be
  *     copied after both), copy what it held. They stop when a round copies at most
- *     {@link #FINAL_BYTES}, when a round does not shrink (a writer faster than the copy), or
- *     after {@link #MAX_ROUNDS}.</li>
+ *     {@link #FINAL_BYTES}, when a round does not halve what the one before copied (writers
+ *     about as fast as the copy: more rounds would copy the same pages again), or after
+ *     {@link #MAX_ROUNDS}. A writer faster than the copy costs no longer stops, only more
+ *     of them: each batch copies what is dirty when it stops.</li>
  * <li><b>Switch</b>, batch by batch (at most {@link #BATCH_BACKINGS} backings and
  *     {@link #BATCH_BYTES} dirty bytes): every address space's {@code mappingMu} is write-locked
  *     in creation order, the batch's vmas lose their translations (from then on nobody can write
@@ -60,7 +61,7 @@ final class PreCopy implements WriteLog {
     /** Backings switched under one stop, at most. */
     static final int BATCH_BACKINGS = 256;
     /** Dirty bytes copied under one stop, at most (a single backing's may be more: the fallback). */
-    static final long BATCH_BYTES = 512L << 10;
+    static final long BATCH_BYTES = 2L << 20;
     private static final MappableRange ALL = new MappableRange(0, -memmap.api.Pages.PAGE_SIZE);
 
     /** One backing moving to its twin. */
@@ -83,13 +84,20 @@ final class PreCopy implements WriteLog {
     }
 
     /** What a pre-copy did. */
-    record Stats(int moved, int failed, int vmas, long bytes, int rounds, long maxPauseNanos, int stops) {
+    record Stats(int moved, int failed, int vmas, long bytes, int rounds, long maxPauseNanos, int stops, long precopyNanos,
+            long switchNanos) {
     }
 
     /** Phases, for tests that act between them (never set in production). */
     enum Phase { ROUND_0_COPIED, ROUNDS_DONE }
 
     private final Map<Mappable, Move> moves = new IdentityHashMap<>();
+    /** Where the moving backings are mapped, per address space as of its vmaGeneration; the migrating thread's own. */
+    private final Map<MemoryManager, SpaceIndex> index = new IdentityHashMap<>();
+
+    /** The starts of the vmas mapping each move in one address space, valid while its vmaGeneration is {@code generation}. */
+    private record SpaceIndex(long generation, Map<Move, List<Long>> starts) {
+    }
     private final List<Move> order;
 
     PreCopy(Collection<Move> ms) {
@@ -134,12 +142,13 @@ final class PreCopy implements WriteLog {
         boolean anyOwned = order.stream().anyMatch(m -> m.owned);
         long bytes = 0;
         int rounds = 0;
+        long t0 = System.nanoTime();
         if (anyOwned) {
             swap.attach(this);
         }
         try {
             if (anyOwned) {
-                rearmAll(swap.spacesInOrder());
+                rearmAll(swap.spacesInOrder(), null);
                 for (Move m : order) {
                     if (m.owned) {
                         bytes += copy(ctx, m, List.of(new long[] {ALL.start(), ALL.end()}));
@@ -156,16 +165,20 @@ final class PreCopy implements WriteLog {
                     for (Move m : order) {
                         if (m.owned && !m.failed) {
                             DirtyPages d = take(m);
-                            taken.put(m, d);
-                            round += d.bytes();
+                            if (!d.isEmpty()) {
+                                taken.put(m, d);
+                                round += d.bytes();
+                            }
                         }
                     }
-                    rearmAll(swap.spacesInOrder());
+                    // Only what was written can be writable again: re-protect just those moves.
+                    rearmAll(swap.spacesInOrder(), taken.keySet());
                     for (Map.Entry<Move, DirtyPages> e : taken.entrySet()) {
                         bytes += copy(ctx, e.getKey(), e.getValue().ranges());
                     }
                     rounds++;
-                    if (round <= FINAL_BYTES || round >= last) {
+                    // Rounds only pay while they halve what is left: the switch's batches bound each stop anyway.
+                    if (round <= FINAL_BYTES || round > last / 2) {
                         break;
                     }
                     last = round;
@@ -174,6 +187,7 @@ final class PreCopy implements WriteLog {
             if (hook != null && anyOwned) {
                 hook.accept(Phase.ROUNDS_DONE);
             }
+            long t1 = System.nanoTime();
             long[] pause = {0, 0};
             int vmas = 0;
             int i = 0;
@@ -185,7 +199,8 @@ final class PreCopy implements WriteLog {
                 i = next[0];
             }
             int failed = (int) order.stream().filter(m -> m.failed).count();
-            return new Stats(order.size() - failed, failed, vmas, bytes, rounds, pause[0], (int) pause[1]);
+            return new Stats(order.size() - failed, failed, vmas, bytes, rounds, pause[0], (int) pause[1], t1 - t0,
+                    System.nanoTime() - t1);
         } finally {
             if (anyOwned) {
                 swap.detach(this);
@@ -200,9 +215,11 @@ final class PreCopy implements WriteLog {
         }
         long n = 0;
         try {
+            List<MappableRange> rs = new ArrayList<>(ranges.size());
             for (long[] r : ranges) {
-                n += OwnedPages.copy(ctx, m.from, m.to, new MappableRange(r[0], r[1]));
+                rs.add(new MappableRange(r[0], r[1]));
             }
+            n = OwnedPages.copyAll(ctx, m.from, m.to, rs);
         } catch (MemmapException | RuntimeException e) {
             m.failed = true;
             ProviderSwap.LOG.log(System.Logger.Level.WARNING, "memmap.mm: copying " + m.from + " failed (it stays where it is, working): " + e);
@@ -210,19 +227,54 @@ final class PreCopy implements WriteLog {
         return n;
     }
 
-    /** Write-protects again every page the log covers, one vma per hold of each activeMu. */
-    private void rearmAll(List<MemoryManager> spaces) {
+    /**
+     * Where the moves are mapped in {@code mm}: from the index while nothing changed its vmas,
+     * else scanned again. Requires {@code mm.mappingMu} in either mode.
+     */
+    private SpaceIndex indexLocked(MemoryManager mm) {
+        SpaceIndex i = index.get(mm);
+        if (i != null && i.generation == mm.vmaGeneration) {
+            return i;
+        }
+        Map<Move, List<Long>> starts = new IdentityHashMap<>();
+        for (Segment<Vma> v = mm.vmas.set.firstSegment(); v != null; v = v.nextSegment()) {
+            Move m = v.value().mappable() == null ? null : moves.get(v.value().mappable());
+            if (m != null) {
+                starts.computeIfAbsent(m, k -> new ArrayList<>(1)).add(v.start());
+            }
+        }
+        i = new SpaceIndex(mm.vmaGeneration, starts);
+        index.put(mm, i);
+        return i;
+    }
+
+    /** Bounds one hold of an address space's activeMu while re-arming (accessors wait for it). */
+    static final long REARM_HOLD_NANOS = 200_000;
+
+    /**
+     * Write-protects again every page the log covers ({@code only}: of those moves), holding each
+     * address space's activeMu for at most about {@link #REARM_HOLD_NANOS} at a time.
+     */
+    private void rearmAll(List<MemoryManager> spaces, java.util.Set<Move> only) {
         for (MemoryManager mm : spaces) {
             mm.mappingMu.readLock().lock();
             try {
-                for (Segment<Vma> v = mm.vmas.set.firstSegment(); v != null; v = v.nextSegment()) {
-                    Move m = v.value().mappable() == null ? null : moves.get(v.value().mappable());
-                    if (m == null || !m.owned) {
-                        continue;
+                List<Long> starts = new ArrayList<>();
+                for (Map.Entry<Move, List<Long>> e : indexLocked(mm).starts().entrySet()) {
+                    Move m = e.getKey();
+                    if (m.owned && !m.failed && (only == null || only.contains(m))) {
+                        starts.addAll(e.getValue());
                     }
-                    mm.pmas.lockForChange();
+                }
+                int i = 0;
+                while (i < starts.size()) {
+                    mm.pmas.lockForChangeEagerly();
                     try {
-                        mm.pmas.rearmLocked(new AddrRange(v.start(), v.end()));
+                        long t0 = System.nanoTime();
+                        do {
+                            Segment<Vma> v = mm.vmas.set.findSegment(starts.get(i++));
+                            mm.pmas.rearmLocked(new AddrRange(v.start(), v.end()));
+                        } while (i < starts.size() && ((i & 15) != 0 || System.nanoTime() - t0 < REARM_HOLD_NANOS));
                     } finally {
                         mm.pmas.unlock();
                     }
@@ -266,7 +318,7 @@ final class PreCopy implements WriteLog {
                 }
             }
             t0 = System.nanoTime();
-            Set<Mappable> batch = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+            List<Move> batch = new ArrayList<>();
             long batchBytes = 0;
             int i = next[0];
             while (i < order.size() && batch.size() < BATCH_BACKINGS) {
@@ -275,7 +327,7 @@ final class PreCopy implements WriteLog {
                 if (!batch.isEmpty() && batchBytes + d > BATCH_BYTES) {
                     break;
                 }
-                batch.add(m.from);
+                batch.add(m);
                 batchBytes += d;
                 i++;
             }
@@ -283,16 +335,22 @@ final class PreCopy implements WriteLog {
             // 1. Nobody reaches the batch's old backings any more.
             List<Object[]> found = new ArrayList<>();
             for (MemoryManager mm : locked) {
-                for (Segment<Vma> v = mm.vmas.set.firstSegment(); v != null; v = v.nextSegment()) {
-                    if (v.value().mappable() != null && batch.contains(v.value().mappable())) {
-                        mm.pmas.invalidateLocked(new AddrRange(v.start(), v.end()), false);
-                        found.add(new Object[] {mm, v.start()});
+                SpaceIndex idx = indexLocked(mm);
+                mm.pmas.lockForChangeEagerly(); // once per space: accessors contend for it
+                try {
+                    for (Move m : batch) {
+                        for (long start : idx.starts().getOrDefault(m, List.of())) {
+                            Segment<Vma> v = mm.vmas.set.findSegment(start);
+                            mm.pmas.invalidateLocked(new AddrRange(v.start(), v.end()), false);
+                            found.add(new Object[] {mm, start});
+                        }
                     }
+                } finally {
+                    mm.pmas.unlock();
                 }
             }
             // 2. Their last dirty pages.
-            for (Mappable f : batch) {
-                Move m = moves.get(f);
+            for (Move m : batch) {
                 if (m.owned) {
                     b[0] += copy(ctx, m, take(m).ranges());
                 }
@@ -303,7 +361,7 @@ final class PreCopy implements WriteLog {
                 MemoryManager mm = (MemoryManager) at[0];
                 Segment<Vma> v = mm.vmas.set.findSegment((Long) at[1]);
                 Move m = v == null || v.value().mappable() == null ? null : moves.get(v.value().mappable());
-                if (m != null && !m.failed && mm.migration.repointOneLocked(ctx, v, new Migration.Replacement(m.to, m.toId), dropped)) {
+                if (m != null && !m.failed && mm.migration.repointInvalidatedLocked(ctx, v, new Migration.Replacement(m.to, m.toId), dropped)) {
                     m.vmas++;
                     n++;
                 }

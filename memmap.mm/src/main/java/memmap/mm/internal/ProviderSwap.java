@@ -60,11 +60,14 @@ public final class ProviderSwap {
      * @param rounds pre-copy rounds (0 when nothing had to be copied)
      * @param maxPauseNanos the longest stop: every address space's mappingMu write-locked
      * @param stops how many stops
+     * @param precopyNanos copying while accessors ran (tracking, rounds)
+     * @param switchNanos the switch, batch by batch
      * @param nanos the whole migration
      */
-    public record Result(int backings, int vmas, int failed, long bytes, int rounds, long maxPauseNanos, int stops, long nanos) {
+    public record Result(int backings, int vmas, int failed, long bytes, int rounds, long maxPauseNanos, int stops,
+            long precopyNanos, long switchNanos, long nanos) {
         Result(int backings, int vmas, int failed) {
-            this(backings, vmas, failed, 0, 0, 0, 0, 0);
+            this(backings, vmas, failed, 0, 0, 0, 0, 0, 0, 0);
         }
 
         /** Only what was moved (for comparisons that must not depend on timing). */
@@ -74,7 +77,8 @@ public final class ProviderSwap {
 
         Result plus(Result r) {
             return new Result(backings + r.backings, vmas + r.vmas, failed + r.failed, bytes + r.bytes,
-                    Math.max(rounds, r.rounds), Math.max(maxPauseNanos, r.maxPauseNanos), stops + r.stops, nanos + r.nanos);
+                    Math.max(rounds, r.rounds), Math.max(maxPauseNanos, r.maxPauseNanos), stops + r.stops,
+                    precopyNanos + r.precopyNanos, switchNanos + r.switchNanos, nanos + r.nanos);
         }
     }
 
@@ -170,7 +174,7 @@ public final class ProviderSwap {
                 done.addAll(pass);
             }
             total = new Result(total.backings, total.vmas, total.failed, total.bytes, total.rounds, total.maxPauseNanos, total.stops,
-                    System.nanoTime() - t0);
+                    total.precopyNanos, total.switchNanos, System.nanoTime() - t0);
             if (total.backings + total.failed > 0) {
                 LOG.log(System.Logger.Level.INFO, describe(target.kind().id(), String.join(",", from), target.id(), total));
             }
@@ -179,12 +183,12 @@ public final class ProviderSwap {
     }
 
     /** The one line a swap logs. */
-    static String describe(String kind, String from, String to, Result r) {
+    public static String describe(String kind, String from, String to, Result r) {
         return String.format(java.util.Locale.ROOT,
                 "memmap.mm: swapped %s from %s to %s: %d mappings of %d backings%s, %d bytes copied in %d rounds, longest pause %.3f ms"
-                        + " (%d stops), %.1f ms in all",
+                        + " (%d stops), %.1f ms in all (pre-copy %.1f, switch %.1f)",
                 kind, from, to, r.vmas, r.backings, r.failed == 0 ? "" : " (" + r.failed + " stay where they are)", r.bytes, r.rounds,
-                r.maxPauseNanos / 1e6, r.stops, r.nanos / 1e6);
+                r.maxPauseNanos / 1e6, r.stops, r.nanos / 1e6, r.precopyNanos / 1e6, r.switchNanos / 1e6);
     }
 
     private Result migratePass(Context ctx, BackingProvider target, List<MemoryManager> pass, Set<String> from) {
@@ -246,7 +250,7 @@ public final class ProviderSwap {
         }
         int unmapped = (int) moves.stream().filter(m -> !m.failed && m.vmas == 0).count();
         return new Result(st.moved() - unmapped, st.vmas(), st.failed() + refused, st.bytes(), st.rounds(), st.maxPauseNanos(),
-                st.stops(), 0);
+                st.stops(), st.precopyNanos(), st.switchNanos(), 0);
     }
 
     /**
