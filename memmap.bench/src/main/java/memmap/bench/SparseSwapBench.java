@@ -73,8 +73,8 @@ public class SparseSwapBench {
 
     @Setup(Level.Trial)
     public void files() throws MemmapException {
-        mf1 = new MemfdMemoryFile("sparse-from", 64L << 20, 8L << 30, 0, false);
-        mf2 = new MemfdMemoryFile("sparse-to", 64L << 20, 8L << 30, 0, false);
+        mf1 = new MemfdMemoryFile("sparse-from", 1L << 30, 8L << 30, 64L << 20, false);
+        mf2 = new MemfdMemoryFile("sparse-to", 1L << 30, 8L << 30, 64L << 20, false);
     }
 
     @Setup(Level.Iteration)

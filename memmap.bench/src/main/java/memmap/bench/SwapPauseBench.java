@@ -76,8 +76,8 @@ public class SwapPauseBench {
 
     @Setup(Level.Trial)
     public void files() throws MemmapException {
-        mf1 = new MemfdMemoryFile("pause-from", 64L << 20, 8L << 30, 0, false);
-        mf2 = new MemfdMemoryFile("pause-to", 64L << 20, 8L << 30, 0, false);
+        mf1 = new MemfdMemoryFile("pause-from", 1L << 30, 8L << 30, 64L << 20, false);
+        mf2 = new MemfdMemoryFile("pause-to", 1L << 30, 8L << 30, 64L << 20, false);
     }
 
     @Setup(Level.Iteration)

@@ -204,7 +204,12 @@ public final class AnonymousProvider implements BackingProvider {
         // provider (perhaps a new class loader's counter) start above it, so none repeats.
         long inode = from.identity().inodeId();
         INODES.accumulateAndGet(inode + 1, Math::max);
-        return make(ctx, anon, inode);
+        Backing to = make(ctx, anon, inode);
+        if (from.mappable() instanceof memmap.api.OwnedPages o) {
+            // Pages where from has them, in one allocation: the copy then allocates nothing.
+            ((SharedAnonymousMemory) to.mappable()).reserve(o.populated(new MappableRange(0, anon.length())));
+        }
+        return to;
     }
 
     @Override

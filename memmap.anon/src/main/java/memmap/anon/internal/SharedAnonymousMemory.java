@@ -218,6 +218,63 @@ public final class SharedAnonymousMemory implements Mappable, MappingIdentity, m
         return null;
     }
 
+    /**
+     * Gives every range of {@code runs} (ascending, disjoint, page-aligned, inside the size, none
+     * backed yet) pages now, from one allocation of the memory file committed in one go: a twin
+     * about to receive a sparse object's pages gets them at the cost of one allocation, not one
+     * per run. Nothing changes if the memory file refuses (the copy then allocates run by run).
+     */
+    void reserve(List<MappableRange> runs) {
+        long total = 0;
+        for (MappableRange r : runs) {
+            total += r.length();
+        }
+        if (total == 0) {
+            return;
+        }
+        dataMu.lock();
+        try {
+            if (!pages.isEmpty()) {
+                return;
+            }
+            FileRange fr;
+            try {
+                fr = memoryFile.allocate(total, new AllocOpts(populate ? AllocationMode.WRITE_POPULATE : AllocationMode.UNCOMMITTED,
+                        AllocOpts.Direction.BOTTOM_UP, false, memCgId));
+            } catch (MemmapException e) {
+                return;
+            }
+            // The runs tile the allocation: its one reference per page is each run's own, dropped per segment.
+            long at = fr.start();
+            for (MappableRange r : runs) {
+                pages.insert(pages.findGap(r.start()), r.start(), r.end(), at);
+                at += r.length();
+            }
+            allocatedBytes += total;
+        } finally {
+            dataMu.unlock();
+        }
+    }
+
+    /** The translations of the pages of {@code within} that exist (one per segment of the file-range set). */
+    @Override
+    public List<Translation> existing(MappableRange within) {
+        within.checkPageAligned("within");
+        List<Translation> out = new ArrayList<>();
+        dataMu.lock();
+        try {
+            for (Segment<Long> seg = pages.lowerBoundSegment(within.start());
+                    seg != null && Long.compareUnsigned(seg.start(), within.end()) < 0; seg = seg.nextSegment()) {
+                long s = Long.compareUnsigned(seg.start(), within.start()) > 0 ? seg.start() : within.start();
+                long e = Long.compareUnsigned(seg.end(), within.end()) < 0 ? seg.end() : within.end();
+                out.add(new Translation(new MappableRange(s, e), memoryFile, seg.value() + (s - seg.start()), AccessType.ANY_ACCESS));
+            }
+        } finally {
+            dataMu.unlock();
+        }
+        return out;
+    }
+
     /** The ranges of {@code within} that have memory-file pages (what {@link #translate} allocated). */
     @Override
     public List<MappableRange> populated(MappableRange within) {

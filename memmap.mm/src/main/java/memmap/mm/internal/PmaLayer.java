@@ -174,13 +174,22 @@ final class PmaLayer {
                     continue;
                 }
                 if (at.write() && !pma.effectivePerms().write()) {
-                    // Write withheld for dirty tracking: the MMU's dirty bit. Log exactly the pages
-                    // written and let them be written; the rest of the pma stays withheld.
+                    // Write withheld for dirty tracking: the MMU's dirty bit. Log the pages written —
+                    // rounded out to the coarsest granule a log covering them keeps, inside the pma —
+                    // and let them be written; the rest of the pma stays withheld.
                     AccessType full = vma.effectivePerms().intersect(pma.translatePerms());
                     if (full.write()) {
                         long upTo = Long.compareUnsigned(p.end(), end) < 0 ? p.end() : end;
-                        Segment<Pma> q = set.isolate(p, pos, upTo);
-                        logWrittenLocked(vseg.start(), vma, pos, upTo);
+                        long g = granuleLocked(vseg.start(), vma, pos, upTo);
+                        long from = pos;
+                        if (g > Pages.PAGE_SIZE) {
+                            long gs = vseg.start() + ((pos - vseg.start()) & -g);
+                            long ge = vseg.start() + ((upTo - vseg.start() + g - 1) & -g);
+                            from = Long.compareUnsigned(gs, p.start()) > 0 ? gs : p.start();
+                            upTo = Long.compareUnsigned(ge, p.end()) < 0 && Long.compareUnsigned(ge, vseg.start()) > 0 ? ge : p.end();
+                        }
+                        Segment<Pma> q = set.isolate(p, from, upTo);
+                        logWrittenLocked(vseg.start(), vma, from, upTo);
                         Pma w = q.value();
                         q.setValue(new Pma(w.file(), w.off(), w.translatePerms(), full, w.maxPerms(), false, w.isPrivate(), w.internal()));
                         version++;
@@ -507,6 +516,17 @@ final class PmaLayer {
             }
         }
         return eff;
+    }
+
+    /** The coarsest granule (bytes, a power of two) of the logs covering {@code [s, e)} of {@code vma}. */
+    private long granuleLocked(long vmaStart, Vma vma, long s, long e) {
+        long g = Pages.PAGE_SIZE;
+        for (WriteLog l : logs) {
+            if (l.granule() > g && l.covers(vmaStart, vma, s, e)) {
+                g = l.granule();
+            }
+        }
+        return g;
     }
 
     private void logWrittenLocked(long vmaStart, Vma vma, long s, long e) {

@@ -30,11 +30,11 @@ import memmap.api.segment.Segment;
  *     space lock held; writes meanwhile fault once per page and are logged by Mappable offset.</li>
  * <li><b>Rounds 1..</b> take the log (swap the dirty sets, then write-protect again — in that
  *     order, so a write between the two lands on a page that is being reported and will be
- *     copied after both), copy what it held. They stop when a round copies at most
- *     {@link #FINAL_BYTES}, when a round does not halve what the one before copied (writers
- *     about as fast as the copy: more rounds would copy the same pages again), or after
- *     {@link #MAX_ROUNDS}. A writer faster than the copy costs no longer stops, only more
- *     of them: each batch copies what is dirty when it stops.</li>
+ *     copied after both), copy what it held. A round starts only if what is dirty is more than
+ *     {@link #FINAL_BYTES} and at most half of what the round before copied (else writers are
+ *     about as fast as the copy, and another round would copy the same pages again), and at
+ *     most {@link #MAX_ROUNDS} run. A writer faster than the copy costs no longer stops, only
+ *     more of them: each stop copies what is dirty when it stops.</li>
  * <li><b>Switch</b>, batch by batch (at most {@link #BATCH_BACKINGS} backings and
  *     {@link #BATCH_BYTES} dirty bytes): every address space's {@code mappingMu} is write-locked
  *     in creation order, the batch's vmas lose their translations (from then on nobody can write
@@ -60,6 +60,10 @@ final class PreCopy implements WriteLog {
     static final long FINAL_BYTES = 1L << 20;
     /** Backings switched under one stop, at most. */
     static final int BATCH_BACKINGS = 256;
+    /** A stop switches backings until it has lasted this long (at least one). */
+    static final long STOP_NANOS = 1_000_000;
+    /** The granule of the pre-copy's dirty log: one write fault makes this much writable (fewer faults, a little more copied). */
+    static final long GRANULE = 64L << 10;
     /** Dirty bytes copied under one stop, at most (a single backing's may be more: the fallback). */
     static final long BATCH_BYTES = 2L << 20;
     private static final MappableRange ALL = new MappableRange(0, -memmap.api.Pages.PAGE_SIZE);
@@ -110,6 +114,11 @@ final class PreCopy implements WriteLog {
     // ---------------------------------------------------------------- WriteLog
 
     @Override
+    public long granule() {
+        return GRANULE;
+    }
+
+    @Override
     public boolean covers(long vmaStart, Vma vma, long start, long end) {
         Move m = vma.mappable() == null ? null : moves.get(vma.mappable());
         return m != null && m.owned;
@@ -158,16 +167,25 @@ final class PreCopy implements WriteLog {
                 if (hook != null) {
                     hook.accept(Phase.ROUND_0_COPIED);
                 }
-                long last = Long.MAX_VALUE;
+                long last = bytes;
                 while (rounds < MAX_ROUNDS) {
+                    // A round pays only if it halves what is left: else writers are about as fast as
+                    // the copy, and the switch's batches (which bound each stop anyway) copy it once.
+                    long pending = 0;
+                    for (Move m : order) {
+                        if (m.owned && !m.failed) {
+                            pending += dirtyBytes(m);
+                        }
+                    }
+                    if (pending <= FINAL_BYTES || pending > last / 2) {
+                        break;
+                    }
                     Map<Move, DirtyPages> taken = new IdentityHashMap<>();
-                    long round = 0;
                     for (Move m : order) {
                         if (m.owned && !m.failed) {
                             DirtyPages d = take(m);
                             if (!d.isEmpty()) {
                                 taken.put(m, d);
-                                round += d.bytes();
                             }
                         }
                     }
@@ -177,11 +195,7 @@ final class PreCopy implements WriteLog {
                         bytes += copy(ctx, e.getKey(), e.getValue().ranges());
                     }
                     rounds++;
-                    // Rounds only pay while they halve what is left: the switch's batches bound each stop anyway.
-                    if (round <= FINAL_BYTES || round > last / 2) {
-                        break;
-                    }
-                    last = round;
+                    last = pending;
                 }
             }
             if (hook != null && anyOwned) {
@@ -318,54 +332,54 @@ final class PreCopy implements WriteLog {
                 }
             }
             t0 = System.nanoTime();
-            List<Move> batch = new ArrayList<>();
-            long batchBytes = 0;
+            // Backing by backing until the stop has lasted STOP_NANOS or copied BATCH_BYTES (at least one).
+            int n = 0;
+            int moved = 0;
+            long copied = 0;
             int i = next[0];
-            while (i < order.size() && batch.size() < BATCH_BACKINGS) {
+            while (i < order.size() && moved < BATCH_BACKINGS) {
                 Move m = order.get(i);
-                long d = m.owned ? dirtyBytes(m) : 0;
-                if (!batch.isEmpty() && batchBytes + d > BATCH_BYTES) {
+                if (moved > 0 && (System.nanoTime() - t0 > STOP_NANOS || copied + (m.owned ? dirtyBytes(m) : 0) > BATCH_BYTES)) {
                     break;
                 }
-                batch.add(m);
-                batchBytes += d;
                 i++;
-            }
-            next[0] = i;
-            // 1. Nobody reaches the batch's old backings any more.
-            List<Object[]> found = new ArrayList<>();
-            for (MemoryManager mm : locked) {
-                SpaceIndex idx = indexLocked(mm);
-                mm.pmas.lockForChangeEagerly(); // once per space: accessors contend for it
-                try {
-                    for (Move m : batch) {
-                        for (long start : idx.starts().getOrDefault(m, List.of())) {
+                moved++;
+                // 1. Nobody reaches the old backing any more: its translations go, and faults wait for mappingMu.
+                List<Object[]> found = new ArrayList<>();
+                for (MemoryManager mm : locked) {
+                    List<Long> starts = indexLocked(mm).starts().getOrDefault(m, List.of());
+                    if (starts.isEmpty()) {
+                        continue;
+                    }
+                    mm.pmas.lockForChangeEagerly();
+                    try {
+                        for (long start : starts) {
                             Segment<Vma> v = mm.vmas.set.findSegment(start);
                             mm.pmas.invalidateLocked(new AddrRange(v.start(), v.end()), false);
                             found.add(new Object[] {mm, start});
                         }
+                    } finally {
+                        mm.pmas.unlock();
                     }
-                } finally {
-                    mm.pmas.unlock();
                 }
-            }
-            // 2. Their last dirty pages.
-            for (Move m : batch) {
+                // 2. Its last dirty pages.
                 if (m.owned) {
-                    b[0] += copy(ctx, m, take(m).ranges());
+                    long c = copy(ctx, m, take(m).ranges());
+                    copied += c;
+                    b[0] += c;
+                }
+                // 3. Re-point its vmas (none if the copy failed: it stays where it is, working).
+                for (Object[] at : found) {
+                    MemoryManager mm = (MemoryManager) at[0];
+                    // Re-found by start: a re-pointed vma merging with its (re-pointed) neighbours moves handles.
+                    Segment<Vma> v = mm.vmas.set.findSegment((Long) at[1]);
+                    if (!m.failed && mm.migration.repointInvalidatedLocked(ctx, v, new Migration.Replacement(m.to, m.toId), dropped)) {
+                        m.vmas++;
+                        n++;
+                    }
                 }
             }
-            // 3. Re-point.
-            int n = 0;
-            for (Object[] at : found) {
-                MemoryManager mm = (MemoryManager) at[0];
-                Segment<Vma> v = mm.vmas.set.findSegment((Long) at[1]);
-                Move m = v == null || v.value().mappable() == null ? null : moves.get(v.value().mappable());
-                if (m != null && !m.failed && mm.migration.repointInvalidatedLocked(ctx, v, new Migration.Replacement(m.to, m.toId), dropped)) {
-                    m.vmas++;
-                    n++;
-                }
-            }
+            next[0] = i;
             return n;
         } finally {
             for (int j = locked.size() - 1; j >= 0; j--) {

@@ -21,6 +21,16 @@ interface WriteLog {
      */
     void written(MemoryManager mm, long vmaStart, Vma vma, long start, long end);
 
+    /**
+     * The bytes (a power of two, at least a page, aligned from the vma's start) one write fault
+     * makes writable and logs. A page is exact; a coarser granule trades bytes copied again for
+     * fewer faults. Where logs of several granules cover a page, each is told of the coarsest
+     * one's range: a log may hear of more than was written, never of less.
+     */
+    default long granule() {
+        return memmap.api.Pages.PAGE_SIZE;
+    }
+
     /** {@code mremap} moved pages to {@code [start, end)} of {@code mm} (their addresses changed). */
     default void moved(MemoryManager mm, long start, long end) {
     }

@@ -253,6 +253,13 @@ final class ShmSegment implements SysVSharedMemory.Segment, memmap.api.OwnedPage
                 .map(c -> new MappableRange(c.start() - fr.start(), c.end() - fr.start())).toList();
     }
 
+    /** The committed pages of {@code within}, as translations into the segment's file range. */
+    @Override
+    public List<Translation> existing(MappableRange within) {
+        return populated(within).stream()
+                .map(r -> new Translation(r, memoryFile, fr.start() + r.start(), AccessType.ANY_ACCESS)).toList();
+    }
+
     @Override
     public void invalidateUnsavable(Context ctx) {
         // The memory file's contents survive save/restore.
