@@ -46,10 +46,19 @@ class DeployFolderTest {
     /** Records the lines the anonymous provider logs (its System.Logger is the JUL logger of its PID). */
     static final class Lines extends java.util.logging.Handler implements AutoCloseable {
         final java.util.List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
-        final java.util.logging.Logger logger = java.util.logging.Logger.getLogger("memmap.anon.provider");
+        final java.util.logging.Logger logger;
 
         Lines() {
+            this("memmap.anon.provider");
+        }
+
+        Lines(String name) {
+            logger = java.util.logging.Logger.getLogger(name);
             logger.addHandler(this);
+        }
+
+        boolean any(String part) {
+            return lines.stream().anyMatch(l -> l.contains(part));
         }
 
         @Override
@@ -168,6 +177,46 @@ class DeployFolderTest {
             }
         }
         return out;
+    }
+
+    /**
+     * A jar of a bundle built into the runtime (same symbolic name and version) dropped into
+     * deploy/ and removed again changes nothing: File Install would take the built-in bundle over
+     * and uninstall it with the file (memmap.anon, and memmap.shm's memory file with it);
+     * memmap.deploy claims the jar, leaves the bundle alone and says so.
+     */
+    @Test
+    void aJarBuiltIntoTheRuntimeDroppedAndRemovedChangesNothing() throws Exception {
+        Path deploy = Path.of(Framework.context().getProperty("felix.fileinstall.dir"));
+        Files.createDirectories(deploy);
+        AddressSpaces spaces = Framework.await(AddressSpaces.class, null);
+        Bundle anon = HotSwapTest.bundle("memmap.anon");
+        long lastModified = anon.getLastModified();
+        AddressSpace as = Framework.space(spaces);
+        long a = as.mmap(CTX, MMapOpts.builder().length(16 * P).build());
+        assertEquals(8, as.write(CTX, a, MemorySegment.ofArray(new long[] {42})).n());
+        Path jar = deploy.resolve("memmap.anon.jar");
+        try (Lines lines = new Lines("memmap.deploy")) {
+            Framework.writeAtomically(jar, withVersion(anon, anon.getVersion()));
+            Framework.until("memmap.deploy says it leaves the built-in bundle as it is",
+                    () -> lines.any("memmap.anon.jar is memmap.anon " + anon.getVersion() + ", which is built into the runtime"));
+            assertEquals(java.util.List.of(anon), anonBundles(), "no second memmap.anon");
+            assertEquals(lastModified, anon.getLastModified(), "the built-in bundle was not updated from the file");
+            Files.delete(jar);
+            Framework.until("memmap.deploy says the built-in bundle stays",
+                    () -> lines.any("memmap.anon.jar removed; the built-in memmap.anon " + anon.getVersion() + " stays"));
+        } finally {
+            Files.deleteIfExists(jar);
+        }
+        assertEquals(java.util.List.of(anon), anonBundles(), "memmap.anon is still installed");
+        assertEquals(Bundle.ACTIVE, anon.getState());
+        for (memmap.api.provider.BackingKind k : memmap.api.provider.BackingKind.values()) {
+            Framework.until("kind " + k.id() + " has a provider", () -> spaces.serving(k).isPresent());
+        }
+        long[] v = new long[1];
+        assertEquals(8, as.read(CTX, a, MemorySegment.ofArray(v)).n());
+        assertEquals(42, v[0], "the live mapping kept its bytes");
+        as.release(CTX);
     }
 
     @Test

@@ -22,4 +22,12 @@ public interface AddressSpaces {
      *     provider's own error
      */
     Backing backing(Context ctx, BackingRequest request) throws MemmapException;
+
+    /**
+     * The {@link BackingProvider#id() id} of the provider serving {@code kind} now — the one
+     * {@link #backing} asks, and the one live backings of the kind are moved to — or empty if
+     * none does. What a console marks as serving, so that it never disagrees with where new
+     * mappings go (among equal rankings the newest serves).
+     */
+    java.util.Optional<String> serving(BackingKind kind);
 }

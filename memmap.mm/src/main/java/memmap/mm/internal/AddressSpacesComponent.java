@@ -251,4 +251,10 @@ public final class AddressSpacesComponent implements AddressSpaces {
     public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
         return backings.backing(ctx, request);
     }
+
+    @Override
+    public java.util.Optional<String> serving(memmap.api.provider.BackingKind kind) {
+        java.util.Objects.requireNonNull(kind, "kind = null");
+        return java.util.Optional.ofNullable(backings.serving(kind)).map(BackingProvider::id);
+    }
 }

@@ -26,6 +26,11 @@ public interface Backings {
     /** A backing from the highest-ranked provider of the request's kind; ENODEV if none. */
     Backing backing(Context ctx, BackingRequest request) throws MemmapException;
 
+    /** The provider serving {@code kind} now (the one {@link #backing} asks), or null. */
+    default BackingProvider serving(BackingKind kind) {
+        return null;
+    }
+
     /** The highest-ranked fallback strategy, or null to use the File's own buffered I/O. */
     BufferedIOFallbackStrategy fallback();
 
@@ -105,6 +110,12 @@ public interface Backings {
     static Backings swapping(ProviderSwap swap, Supplier<MemoryFile> memoryFile, Supplier<List<BackingProvider>> providers,
             Supplier<SysVSharedMemory> sysv, Supplier<BufferedIOFallbackStrategy> fallback, ProviderWait wait) {
         return new Backings() {
+            @Override
+            public BackingProvider serving(BackingKind kind) {
+                List<BackingProvider> ps = providers.get();
+                return ps == null ? null : servingOf(ps, kind);
+            }
+
             @Override
             public MemoryFile memoryFile() throws MemmapException {
                 MemoryFile mf = memoryFile.get();

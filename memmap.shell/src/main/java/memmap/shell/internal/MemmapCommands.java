@@ -103,14 +103,15 @@ public final class MemmapCommands {
         }
         StringBuilder sb = new StringBuilder(String.format("%-2s%-10s %-16s %-14s %7s %8s %12s %12s%n",
                 "", "KIND", "BUNDLE", "VERSION", "RANKING", "BACKINGS", "ALLOCATED", "COMMITTED"));
-        java.util.Set<Object> seen = new java.util.HashSet<>();
         try {
             for (var e : refs.entrySet()) {
                 ServiceReference<BackingProvider> r = e.getKey();
                 BackingProvider p = e.getValue();
                 ProviderUsage u = p.usage();
                 Object ranking = r.getProperty(Constants.SERVICE_RANKING);
-                sb.append(String.format("%-2s%-10s %-16s %-14s %7s %8d %12d %12d%n", seen.add(p.kind()) ? "*" : "",
+                // Marked by the address spaces' own choice: where new mappings of the kind go.
+                boolean serving = addressSpaces.serving(p.kind()).filter(p.id()::equals).isPresent();
+                sb.append(String.format("%-2s%-10s %-16s %-14s %7s %8d %12d %12d%n", serving ? "*" : "",
                         p.kind().id(), r.getBundle().getSymbolicName(), r.getBundle().getVersion(),
                         ranking == null ? 0 : ranking, u.liveBackings(), u.allocatedBytes(), u.committedBytes()));
             }

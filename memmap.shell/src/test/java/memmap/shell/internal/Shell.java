@@ -41,6 +41,11 @@ final class Shell implements AutoCloseable {
             public Backing backing(Context ctx, BackingRequest request) throws MemmapException {
                 return backings.backing(ctx, request);
             }
+
+            @Override
+            public java.util.Optional<String> serving(memmap.api.provider.BackingKind kind) {
+                return java.util.Optional.ofNullable(backings.serving(kind)).map(memmap.api.provider.BackingProvider::id);
+            }
         };
         commands = new MemmapCommands(null, spaces);
         threadIO.start();
