@@ -79,6 +79,11 @@ public class MemoryFileBench {
     }
 
     static AnonymousProvider.Config config() {
+        return config(64 * 1024);
+    }
+
+    /** The provider's settings with {@code fill} bytes of fill-ahead, populating. */
+    static AnonymousProvider.Config config(long fill) {
         return new AnonymousProvider.Config() {
             @Override
             public Class<? extends java.lang.annotation.Annotation> annotationType() {
@@ -87,7 +92,7 @@ public class MemoryFileBench {
 
             @Override
             public long fillAhead() {
-                return 64 * 1024;
+                return fill;
             }
 
             @Override

@@ -79,7 +79,7 @@ public class SparseSwapBench {
 
     @Setup(Level.Iteration)
     public void live() throws MemmapException {
-        AnonymousProvider.Config c = config(fillAhead);
+        AnonymousProvider.Config c = MemoryFileBench.config(fillAhead);
         from = new AnonymousProvider(mf1, c, Map.of("component.id", 1L));
         to = new AnonymousProvider(mf2, c, Map.of("component.id", 2L));
         swap = new ProviderSwap();
@@ -139,22 +139,4 @@ public class SparseSwapBench {
         mf2.release();
     }
 
-    static AnonymousProvider.Config config(long fill) {
-        return new AnonymousProvider.Config() {
-            @Override
-            public Class<? extends java.lang.annotation.Annotation> annotationType() {
-                return AnonymousProvider.Config.class;
-            }
-
-            @Override
-            public long fillAhead() {
-                return fill;
-            }
-
-            @Override
-            public boolean populate() {
-                return true;
-            }
-        };
-    }
 }

@@ -61,6 +61,11 @@ class DeployFolderTest {
             return lines.stream().anyMatch(l -> l.contains(part));
         }
 
+        /** The first line starting with {@code prefix}, or null. */
+        String first(String prefix) {
+            return lines.stream().filter(l -> l.startsWith(prefix)).findFirst().orElse(null);
+        }
+
         @Override
         public void publish(java.util.logging.LogRecord r) {
             lines.add(r.getMessage());

@@ -3,9 +3,7 @@ package memmap.itest;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.lang.foreign.MemorySegment;
-import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -34,32 +32,9 @@ class PreCopySwapTest {
         Framework.releaseSpaces();
     }
 
-    /** The lines memmap.mm logs (its System.Logger is the JUL logger "memmap.mm"). */
-    static final class SwapLines extends java.util.logging.Handler implements AutoCloseable {
-        final List<String> lines = new CopyOnWriteArrayList<>();
-        final java.util.logging.Logger logger = java.util.logging.Logger.getLogger("memmap.mm");
-
-        SwapLines() {
-            logger.addHandler(this);
-        }
-
-        @Override
-        public void publish(java.util.logging.LogRecord r) {
-            lines.add(r.getMessage());
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-            logger.removeHandler(this);
-        }
-
-        String swapped(String kind) {
-            return lines.stream().filter(l -> l.startsWith("memmap.mm: swapped " + kind + " ")).findFirst().orElse(null);
-        }
+    /** The line memmap.mm logged for a swap of {@code kind}, or null. */
+    static String swapped(DeployFolderTest.Lines lines, String kind) {
+        return lines.first("memmap.mm: swapped " + kind + " ");
     }
 
     /**
@@ -93,7 +68,7 @@ class PreCopySwapTest {
         long[] pages = touch(as, a, len);
         long w = as.mmap(CTX, MMapOpts.builder().length(HotSwapTest.PAGES * P).build());
         Bundle anon = HotSwapTest.bundle("memmap.anon");
-        try (SwapLines lines = new SwapLines(); HotSwapTest.Writer writer = new HotSwapTest.Writer(as, w)) {
+        try (DeployFolderTest.Lines lines = new DeployFolderTest.Lines("memmap.mm"); HotSwapTest.Writer writer = new HotSwapTest.Writer(as, w)) {
             writer.awaitProgress(10_000);
             long touched = old.usage().allocatedBytes() - before;
             assertTrue(touched < len / 4, "1% written, fill-ahead windows included: " + touched);
@@ -101,8 +76,8 @@ class PreCopySwapTest {
             anon.start(); // a new memory file and provider: everything moves, while the writer writes
             BackingProvider next = Framework.await(BackingProvider.class, ANON);
             HotSwapTest.awaitEmpty(old);
-            Framework.until("the swap said what it did", () -> lines.swapped("anonymous") != null);
-            String line = lines.swapped("anonymous");
+            Framework.until("the swap said what it did", () -> swapped(lines, "anonymous") != null);
+            String line = swapped(lines, "anonymous");
             assertTrue(line.matches(".* from .* to " + java.util.regex.Pattern.quote(next.id())
                     + ": \\d+ mappings of \\d+ backings, \\d+ bytes copied in \\d+ rounds, longest pause [\\d.]+ ms \\(\\d+ stops\\).*"), line);
             long after = next.usage().allocatedBytes() - before; // what other live mappings hold moved too

@@ -278,22 +278,13 @@ public final class SharedAnonymousMemory implements Mappable, MappingIdentity, m
     /** The ranges of {@code within} that have memory-file pages (what {@link #translate} allocated). */
     @Override
     public List<MappableRange> populated(MappableRange within) {
-        within.checkPageAligned("within");
         List<MappableRange> out = new ArrayList<>();
-        dataMu.lock();
-        try {
-            for (Segment<Long> seg = pages.lowerBoundSegment(within.start());
-                    seg != null && Long.compareUnsigned(seg.start(), within.end()) < 0; seg = seg.nextSegment()) {
-                long s = Long.compareUnsigned(seg.start(), within.start()) > 0 ? seg.start() : within.start();
-                long e = Long.compareUnsigned(seg.end(), within.end()) < 0 ? seg.end() : within.end();
-                if (!out.isEmpty() && out.getLast().end() == s) {
-                    out.set(out.size() - 1, new MappableRange(out.getLast().start(), e)); // file offsets apart: two segments
-                } else {
-                    out.add(new MappableRange(s, e));
-                }
+        for (Translation t : existing(within)) {
+            if (!out.isEmpty() && out.getLast().end() == t.source().start()) {
+                out.set(out.size() - 1, new MappableRange(out.getLast().start(), t.source().end())); // file offsets apart
+            } else {
+                out.add(t.source());
             }
-        } finally {
-            dataMu.unlock();
         }
         return out;
     }

@@ -51,15 +51,14 @@ import memmap.api.segment.SegmentSet;
  * </ul>
  */
 final class PmaLayer {
-    private final MemoryManager mm;
+    final MemoryManager mm;
     final SegmentSet<Pma> set;
     final FastPath fast = new FastPath();
     long curRSS;
     /** Bumped (under activeMu) whenever a pma may change; the fast path trusts its entry only at the same version. */
     long version;
-    /** The write logs tracking this address space (dirty tracking); changed under activeMu, copy on write. */
-    private WriteLog[] logs = NO_LOGS;
-    private static final WriteLog[] NO_LOGS = new WriteLog[0];
+    /** Dirty tracking: the write logs attached, and the write protection they ask for. */
+    final DirtyBits dirty = new DirtyBits(this);
     /** While a fork copies into this (new) address space, invalidations are queued here and replayed after. */
     private List<Captured> captured;
 
@@ -180,7 +179,7 @@ final class PmaLayer {
                     AccessType full = vma.effectivePerms().intersect(pma.translatePerms());
                     if (full.write()) {
                         long upTo = Long.compareUnsigned(p.end(), end) < 0 ? p.end() : end;
-                        long g = granuleLocked(vseg.start(), vma, pos, upTo);
+                        long g = dirty.granuleLocked(vseg.start(), vma, pos, upTo);
                         long from = pos;
                         if (g > Pages.PAGE_SIZE) {
                             long gs = vseg.start() + ((pos - vseg.start()) & -g);
@@ -189,7 +188,7 @@ final class PmaLayer {
                             upTo = Long.compareUnsigned(ge, p.end()) < 0 && Long.compareUnsigned(ge, vseg.start()) > 0 ? ge : p.end();
                         }
                         Segment<Pma> q = set.isolate(p, from, upTo);
-                        logWrittenLocked(vseg.start(), vma, from, upTo);
+                        dirty.logWrittenLocked(vseg.start(), vma, from, upTo);
                         Pma w = q.value();
                         q.setValue(new Pma(w.file(), w.off(), w.translatePerms(), full, w.maxPerms(), false, w.isPrivate(), w.internal()));
                         version++;
@@ -234,7 +233,7 @@ final class PmaLayer {
         }
         // The cached internal mapping was made read-only (maxPerms lost write at fork): map again.
         // Tracked, the write comes back to the dirty-bit branch of getPmas and is logged there.
-        p.setValue(new Pma(pma.file(), pma.off(), AccessType.ANY_ACCESS, grantLocked(vseg.start(), vma, p.start(), p.end(),
+        p.setValue(new Pma(pma.file(), pma.off(), AccessType.ANY_ACCESS, dirty.grantLocked(vseg.start(), vma, p.start(), p.end(),
                 vma.effectivePerms()), vma.maxPerms(), false, true, null));
         return true;
     }
@@ -254,7 +253,7 @@ final class PmaLayer {
             return new Prepared(need, ex.error());
         }
         set.insert(set.findGap(s), s, e, new Pma(memoryFile, fr.start(), AccessType.ANY_ACCESS,
-                grantLocked(vseg.start(), vma, s, e, vma.effectivePerms()), vma.maxPerms(), false, true, null));
+                dirty.grantLocked(vseg.start(), vma, s, e, vma.effectivePerms()), vma.maxPerms(), false, true, null));
         curRSS += e - s;
         return new Prepared(needEnd, null);
     }
@@ -284,7 +283,7 @@ final class PmaLayer {
                 max = max.withoutWrite();
             }
             t.file().incRef(t.fileRange(), ctx.memCgId());
-            set.insert(set.findGap(s), s, e, new Pma(t.file(), t.offset(), t.perms(), grantLocked(vseg.start(), vma, s, e, eff), max,
+            set.insert(set.findGap(s), s, e, new Pma(t.file(), t.offset(), t.perms(), dirty.grantLocked(vseg.start(), vma, s, e, eff), max,
                     vma.isPrivate(), false, null));
             curRSS += e - s;
         }
@@ -327,7 +326,7 @@ final class PmaLayer {
             return err;
         }
         old.file().decRef(old.fileRange(len));
-        p.setValue(new Pma(memoryFile, fr.start(), AccessType.ANY_ACCESS, grantLocked(vseg.start(), vma, p.start(), p.end(),
+        p.setValue(new Pma(memoryFile, fr.start(), AccessType.ANY_ACCESS, dirty.grantLocked(vseg.start(), vma, p.start(), p.end(),
                 vma.effectivePerms()), vma.maxPerms(), false, true, null));
         return null;
     }
@@ -487,7 +486,7 @@ final class PmaLayer {
                     p = p.nextSegment()) {
                 p = set.isolate(p, ar.start(), ar.end());
                 Pma pma = p.value();
-                AccessType eff = grantLocked(vmaStart, vma, p.start(), p.end(), effective.intersect(pma.translatePerms()));
+                AccessType eff = dirty.grantLocked(vmaStart, vma, p.start(), p.end(), effective.intersect(pma.translatePerms()));
                 p.setValue(new Pma(pma.file(), pma.off(), pma.translatePerms(), pma.needCOW() ? eff.withoutWrite() : eff,
                         pma.maxPerms(), pma.needCOW(), pma.isPrivate(), pma.internal()));
             }
@@ -496,106 +495,6 @@ final class PmaLayer {
         } finally {
             unlock();
         }
-    }
-
-    // ---------------------------------------------------------------- dirty tracking
-
-    /**
-     * {@code eff}, without write if a write log covers {@code [s, e)} of {@code vma}: the pma is
-     * handed out write-protected, so its first write comes to the dirty-bit branch of getPmas.
-     * With no log (the normal case) it is {@code eff}, at the cost of one array-length check.
-     */
-    private AccessType grantLocked(long vmaStart, Vma vma, long s, long e, AccessType eff) {
-        WriteLog[] ls = logs;
-        if (ls.length == 0 || !eff.write()) {
-            return eff;
-        }
-        for (WriteLog l : ls) {
-            if (l.covers(vmaStart, vma, s, e)) {
-                return eff.withoutWrite();
-            }
-        }
-        return eff;
-    }
-
-    /** The coarsest granule (bytes, a power of two) of the logs covering {@code [s, e)} of {@code vma}. */
-    private long granuleLocked(long vmaStart, Vma vma, long s, long e) {
-        long g = Pages.PAGE_SIZE;
-        for (WriteLog l : logs) {
-            if (l.granule() > g && l.covers(vmaStart, vma, s, e)) {
-                g = l.granule();
-            }
-        }
-        return g;
-    }
-
-    private void logWrittenLocked(long vmaStart, Vma vma, long s, long e) {
-        for (WriteLog l : logs) {
-            if (l.covers(vmaStart, vma, s, e)) {
-                l.written(mm, vmaStart, vma, s, e);
-            }
-        }
-    }
-
-    /** Starts logging writes into {@code l}. Requires activeMu; the caller re-arms what {@code l} covers. */
-    void addLogLocked(WriteLog l) {
-        WriteLog[] ls = java.util.Arrays.copyOf(logs, logs.length + 1);
-        ls[ls.length - 1] = l;
-        logs = ls;
-        version++;
-    }
-
-    /** Stops logging into {@code l}; pages it withheld become writable on their next write. Requires activeMu. */
-    void removeLogLocked(WriteLog l) {
-        logs = java.util.Arrays.stream(logs).filter(x -> x != l).toArray(WriteLog[]::new);
-        version++;
-    }
-
-    /** Whether any write log is attached (for tests). */
-    boolean tracked() {
-        return logs.length != 0;
-    }
-
-    /**
-     * Write-protects again every page of {@code ar} that a log covers (after the log was
-     * collected), merging the pmas back together. Requires mappingMu (either mode) and activeMu
-     * via {@link #lockForChange}.
-     */
-    void rearmLocked(AddrRange ar) {
-        if (logs.length == 0) {
-            return;
-        }
-        Segment<Vma> v = null;
-        boolean changed = false;
-        for (Segment<Pma> p = set.lowerBoundSegment(ar.start()); p != null && Long.compareUnsigned(p.start(), ar.end()) < 0;
-                p = p.nextSegment()) {
-            Pma pma = p.value();
-            if (!pma.effectivePerms().write()) {
-                continue;
-            }
-            if (v == null || Long.compareUnsigned(p.start(), v.end()) >= 0) {
-                v = mm.vmas.set.findSegment(p.start());
-            }
-            AccessType eff = grantLocked(v.start(), v.value(), p.start(), p.end(), pma.effectivePerms());
-            if (!eff.write()) {
-                p = set.isolate(p, ar.start(), ar.end());
-                Pma q = p.value();
-                p.setValue(new Pma(q.file(), q.off(), q.translatePerms(), eff, q.maxPerms(), q.needCOW(), q.isPrivate(), q.internal()));
-                changed = true;
-            }
-        }
-        if (changed) {
-            set.mergeInsideRange(ar.start(), ar.end());
-            set.mergeOutsideRange(ar.start(), ar.end());
-        }
-    }
-
-    /** mremap moved pmas to {@code ar}: the logs hear of it, and what they cover there is write-protected. Requires both locks. */
-    void movedLocked(AddrRange ar) {
-        for (WriteLog l : logs) {
-            l.moved(mm, ar.start(), ar.end());
-        }
-        rearmLocked(ar);
     }
 
     /** gVisor's movePMAsLocked: re-keys the pmas of {@code from} to start at {@code to} (an empty range). */

@@ -18,13 +18,13 @@ import memmap.api.segment.Segment;
 /**
  * A hot swap's pre-copy (QEMU's and Firecracker's live migration, inside one process): moves a
  * set of live backings to their twins while readers and writers keep running, and stops each
- * writer only for the last few dirty pages of a small batch of backings.
+ * writer only for the last dirty pages of the few backings a short stop switches.
  *
  * <ol>
  * <li><b>Track.</b> This log is attached to every address space (new ones and forks too, by
  *     {@link ProviderSwap#created}); it covers every vma mapping a moving backing whose pages
  *     are its own ({@link OwnedPages}), and every such page is write-protected
- *     ({@link PmaLayer#rearmLocked}). A backing whose contents are a file's needs no copy and is
+ *     ({@link DirtyBits#rearmLocked}). A backing whose contents are a file's needs no copy and is
  *     not tracked.</li>
  * <li><b>Round 0</b> copies every page that exists ({@link OwnedPages#copy}) with no address
  *     space lock held; writes meanwhile fault once per page and are logged by Mappable offset.</li>
@@ -35,13 +35,16 @@ import memmap.api.segment.Segment;
  *     about as fast as the copy, and another round would copy the same pages again), and at
  *     most {@link #MAX_ROUNDS} run. A writer faster than the copy costs no longer stops, only
  *     more of them: each stop copies what is dirty when it stops.</li>
- * <li><b>Switch</b>, batch by batch (at most {@link #BATCH_BACKINGS} backings and
- *     {@link #BATCH_BYTES} dirty bytes): every address space's {@code mappingMu} is write-locked
- *     in creation order, the batch's vmas lose their translations (from then on nobody can write
- *     the old backing: the fast path misses, the slow path waits for the lock), the batch's last
- *     dirty pages are copied, the vmas are re-pointed, unlock. Backings outside the batch stay
- *     readable and writable through their cached translations meanwhile. A backing whose copy
- *     failed is not re-pointed: it stays on its old provider, working.</li>
+ * <li><b>Switch</b>, stop by stop: every address space's {@code mappingMu} is write-locked in
+ *     creation order (after letting in whoever the last stop kept waiting), then backing by
+ *     backing until the stop has lasted {@link #STOP_NANOS}, copied {@link #BATCH_BYTES} or
+ *     switched {@link #BATCH_BACKINGS} (at least one backing): its vmas lose their translations
+ *     (from then on nobody can write the old backing: the fast path misses, the slow path waits
+ *     for the lock), its last dirty pages are copied, its vmas are re-pointed. Unlock. Backings
+ *     outside the stop stay readable and writable through their cached translations meanwhile.
+ *     A backing whose copy failed is not re-pointed: it stays on its old provider, working.
+ *     A single backing's last dirty pages may be more than {@link #BATCH_BYTES} (a writer faster
+ *     than the copy on one large backing): that stop is as long as they take.</li>
  * </ol>
  *
  * <p>Correctness: a byte written to an old backing after round 0 started is on a page that was
@@ -56,7 +59,7 @@ import memmap.api.segment.Segment;
 final class PreCopy implements WriteLog {
     /** Rounds before the switch, at most. */
     static final int MAX_ROUNDS = 8;
-    /** A round copying at most this much goes straight to the switch. */
+    /** No round starts for this much dirty or less: the switch's stops copy it. */
     static final long FINAL_BYTES = 1L << 20;
     /** Backings switched under one stop, at most. */
     static final int BATCH_BACKINGS = 256;
@@ -287,7 +290,7 @@ final class PreCopy implements WriteLog {
                         long t0 = System.nanoTime();
                         do {
                             Segment<Vma> v = mm.vmas.set.findSegment(starts.get(i++));
-                            mm.pmas.rearmLocked(new AddrRange(v.start(), v.end()));
+                            mm.pmas.dirty.rearmLocked(new AddrRange(v.start(), v.end()));
                         } while (i < starts.size() && ((i & 15) != 0 || System.nanoTime() - t0 < REARM_HOLD_NANOS));
                     } finally {
                         mm.pmas.unlock();

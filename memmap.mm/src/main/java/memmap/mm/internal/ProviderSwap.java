@@ -24,23 +24,15 @@ import memmap.api.provider.SysVSharedMemory;
  * The hot-swap protocol: remembers which provider made each backing handed out and which
  * address spaces exist, and moves live mappings of a kind to the provider now serving it.
  *
- * <p>A migration to provider {@code P} of kind {@code K}:
- * <ol>
- * <li>locks every address space's {@code mappingMu} for writing, in creation order, and drops
- *     the cached translations of every mapping that will move: no reader or writer (fast path
- *     included) reaches the moving memory while it is copied — their faults wait for the
- *     lock — so no byte is lost or changed. {@code activeMu} is not held while providers are
- *     called: their locks come before it in the lock order;</li>
- * <li>for each backing of kind {@code K} mapped somewhere and made by a provider other than
- *     {@code P}: {@code P.adopt} makes an equal backing (memory copied, file re-opened, segment
- *     handed over), then every vma mapping the old one is re-pointed
- *     ({@link Migration#repointLocked});</li>
- * <li>unlocks, then drops the old identities' references: when the last goes, the old
- *     provider's memory is freed and it holds nothing.</li>
- * </ol>
- * An adoption that fails leaves that backing where it was (it keeps working on its old
- * provider). Address spaces made during a migration are caught by repeating it until a pass
- * finds none new.
+ * <p>A migration to provider {@code P} of kind {@code K} moves every backing of kind {@code K}
+ * mapped somewhere and made by another provider to its twin from {@code P}
+ * ({@link BackingProvider#twin}) by pre-copy ({@link PreCopy}): pages copied while readers and
+ * writers run, written pages copied again, and each backing switched in a short stop of every
+ * address space's {@code mappingMu}. A twin refused or a copy that fails leaves that backing
+ * where it was (it keeps working on its old provider). Address spaces made during a migration
+ * are caught by repeating it until a pass finds none new. Memory files
+ * ({@link #migratePrivatePages}) and System V registries ({@link #migrateSegments}) still move
+ * with every address space stopped. One line is logged per migration that moved anything.
  *
  * <p>Thread safety: migrations are serialized; registration is safe from any thread. Weak
  * references only: remembering a backing or an address space never keeps it alive.
@@ -102,7 +94,7 @@ public final class ProviderSwap {
             if (!logging.isEmpty()) {
                 mm.pmas.lockForChange();
                 try {
-                    logging.forEach(mm.pmas::addLogLocked); // a fork maps moving backings too
+                    logging.forEach(mm.pmas.dirty::addLogLocked); // a fork maps moving backings too
                 } finally {
                     mm.pmas.unlock();
                 }
@@ -124,33 +116,31 @@ public final class ProviderSwap {
     void attach(PreCopy pc) {
         synchronized (spaces) {
             logging.add(pc);
-            for (MemoryManager mm : spaces) {
-                mm.pmas.lockForChange();
-                try {
-                    mm.pmas.addLogLocked(pc);
-                } finally {
-                    mm.pmas.unlock();
-                }
-            }
+            eachActiveLocked(mm -> mm.pmas.dirty.addLogLocked(pc));
         }
     }
 
     void detach(PreCopy pc) {
         synchronized (spaces) {
             logging.remove(pc);
-            for (MemoryManager mm : spaces) {
-                mm.pmas.lockForChange();
-                try {
-                    mm.pmas.removeLogLocked(pc);
-                } finally {
-                    mm.pmas.unlock();
-                }
-            }
+            eachActiveLocked(mm -> mm.pmas.dirty.removeLogLocked(pc));
         }
     }
 
     public void released(MemoryManager mm) {
         spaces.remove(mm);
+    }
+
+    /** Runs {@code change} on every address space under its activeMu. Requires the {@link #spaces} monitor. */
+    private void eachActiveLocked(java.util.function.Consumer<MemoryManager> change) {
+        for (MemoryManager mm : spaces) {
+            mm.pmas.lockForChange();
+            try {
+                change.accept(mm);
+            } finally {
+                mm.pmas.unlock();
+            }
+        }
     }
 
     /**

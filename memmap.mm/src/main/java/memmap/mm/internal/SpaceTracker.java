@@ -35,8 +35,8 @@ final class SpaceTracker implements WriteLog, DirtyTracker {
         try {
             mm.pmas.lockForChange();
             try {
-                mm.pmas.addLogLocked(t);
-                mm.pmas.rearmLocked(range);
+                mm.pmas.dirty.addLogLocked(t);
+                mm.pmas.dirty.rearmLocked(range);
             } finally {
                 mm.pmas.unlock();
             }
@@ -84,7 +84,7 @@ final class SpaceTracker implements WriteLog, DirtyTracker {
                 }
                 taken = dirty;
                 dirty = new DirtyPages();
-                mm.pmas.rearmLocked(range);
+                mm.pmas.dirty.rearmLocked(range);
             } finally {
                 mm.pmas.unlock();
             }
@@ -104,7 +104,7 @@ final class SpaceTracker implements WriteLog, DirtyTracker {
         try {
             if (!closed) {
                 closed = true;
-                mm.pmas.removeLogLocked(this);
+                mm.pmas.dirty.removeLogLocked(this);
             }
         } finally {
             mm.pmas.unlock();

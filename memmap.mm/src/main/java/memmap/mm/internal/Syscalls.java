@@ -283,7 +283,7 @@ final class Syscalls {
                 mm.pmas.moveLocked(oldAR, newAR.start());
                 mm.pmas.lockForChange();
                 try {
-                    mm.pmas.movedLocked(newAR); // dirty tracking: the pages' addresses changed
+                    mm.pmas.dirty.movedLocked(newAR); // dirty tracking: the pages' addresses changed
                 } finally {
                     mm.pmas.unlock();
                 }

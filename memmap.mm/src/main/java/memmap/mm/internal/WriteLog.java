@@ -4,7 +4,7 @@ package memmap.mm.internal;
  * Something that logs writes to an address space's pages — dirty tracking, as an MMU's dirty
  * bits do it. While a log {@link #covers} a pma, the pma layer hands the pma out without write
  * permission; the first write to a page then takes the slow path, which calls {@link #written}
- * for the pages written and makes them writable. Re-arming ({@link PmaLayer#rearmLocked}) takes
+ * for the pages written and makes them writable. Re-arming ({@link DirtyBits#rearmLocked}) takes
  * write away again. Two logs: {@link SpaceTracker} (the API's {@link memmap.api.DirtyTracker},
  * by address) and {@link PreCopy} (a hot swap's, by Mappable offset, across address spaces).
  *

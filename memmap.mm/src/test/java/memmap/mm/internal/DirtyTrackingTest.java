@@ -229,15 +229,15 @@ class DirtyTrackingTest {
     void anUntrackedSpacePaysNothingAndAClosedTrackerStops() throws MemmapException {
         MemoryManager mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
         long a = mm.mmap(CTX, MMapOpts.builder().length(4 * P).isPrivate(true).build());
-        assertFalse(mm.pmas.tracked());
+        assertFalse(mm.pmas.dirty.tracked());
         DirtyTracker t = mm.trackWrites(CTX, new AddrRange(a, a + 4 * P));
-        assertTrue(mm.pmas.tracked());
+        assertTrue(mm.pmas.dirty.tracked());
         mm.write(CTX, a + P, MemorySegment.ofArray(new byte[8]));
         assertEquals(List.of(new AddrRange(a + P, a + 2 * P)), t.collect());
         assertEquals(List.of(), t.collect(), "collected: cleared");
         t.close();
         t.close();
-        assertFalse(mm.pmas.tracked());
+        assertFalse(mm.pmas.dirty.tracked());
         assertThrows(IllegalStateException.class, t::collect);
         assertEquals(8, mm.write(CTX, a + P, MemorySegment.ofArray(new byte[8])).n(), "writable again after close");
         mm.checkInvariants();

@@ -152,7 +152,7 @@ class PreCopyTest {
                 }
             }
         }
-        assertFalse(mm.pmas.tracked(), "tracking ends with the swap");
+        assertFalse(mm.pmas.dirty.tracked(), "tracking ends with the swap");
         assertEquals(0, anon1.usage().liveBackings());
         mm.checkInvariants();
         mm.release(CTX);
@@ -253,7 +253,7 @@ class PreCopyTest {
             assertEquals(1, get(s, b + 8 * P));
         }
         assertEquals(0, anon1.usage().liveBackings());
-        assertFalse(mm.pmas.tracked() || children.getFirst().pmas.tracked());
+        assertFalse(mm.pmas.dirty.tracked() || children.getFirst().pmas.dirty.tracked());
         children.getFirst().release(CTX);
         mm.release(CTX);
     }
@@ -279,7 +279,7 @@ class PreCopyTest {
             }
             put(mm, a + P, 42);
             assertEquals(42, get(mm, a + P), "still writable where it is");
-            assertFalse(mm.pmas.tracked());
+            assertFalse(mm.pmas.dirty.tracked());
             mm.checkInvariants();
             mm.release(CTX);
         } finally {

@@ -284,15 +284,8 @@ final class ShmRegistry implements SysVSharedMemory {
             try {
                 s.mu.lock();
                 try {
-                    if (s.key != IPC_PRIVATE && keysToIds.get(s.key) != null && keysToIds.get(s.key) == s.id) {
-                        keysToIds.remove(s.key);
-                    }
+                    dropSelf = markRemovedLocked(s);
                     s.key = 0;
-                    s.removed = true;
-                    if (!s.pendingDestruction) {
-                        s.pendingDestruction = true;
-                        dropSelf = true;
-                    }
                 } finally {
                     s.mu.unlock();
                 }
@@ -417,6 +410,24 @@ final class ShmRegistry implements SysVSharedMemory {
         }
     }
 
+    /**
+     * IPC_RMID's bookkeeping: the key forgotten (if it still names {@code s}), the segment marked
+     * removed and pending destruction. Requires {@link #mu} and {@code s.mu}.
+     *
+     * @return whether the caller must drop the self-reference (after unlocking)
+     */
+    private boolean markRemovedLocked(ShmSegment s) {
+        if (s.key != IPC_PRIVATE && keysToIds.get(s.key) != null && keysToIds.get(s.key) == s.id) {
+            keysToIds.remove(s.key);
+        }
+        s.removed = true;
+        if (s.pendingDestruction) {
+            return false;
+        }
+        s.pendingDestruction = true;
+        return true;
+    }
+
     /** Takes a twin nobody maps out of this registry and frees it. */
     @Override
     public void forget(Context ctx, Segment adopted) {
@@ -431,14 +442,7 @@ final class ShmRegistry implements SysVSharedMemory {
                 if (s.nattach(1) > 0) {
                     return;
                 }
-                if (s.key != IPC_PRIVATE && keysToIds.get(s.key) != null && keysToIds.get(s.key) == s.id) {
-                    keysToIds.remove(s.key);
-                }
-                s.removed = true;
-                if (!s.pendingDestruction) {
-                    s.pendingDestruction = true;
-                    dropSelf = true;
-                }
+                dropSelf = markRemovedLocked(s);
             } finally {
                 s.mu.unlock();
             }
