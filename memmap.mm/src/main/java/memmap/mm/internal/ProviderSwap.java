@@ -52,14 +52,16 @@ public final class ProviderSwap {
      * @param rounds pre-copy rounds (0 when nothing had to be copied)
      * @param maxPauseNanos the longest stop: every address space's mappingMu write-locked
      * @param stops how many stops
+     * @param twinNanos making the twins (an anonymous twin commits its pages: fresh memory)
      * @param precopyNanos copying while accessors ran (tracking, rounds)
-     * @param switchNanos the switch, batch by batch
+     * @param switchNanos the switch, stop by stop
+     * @param releaseNanos dropping the old backings (their memory freed)
      * @param nanos the whole migration
      */
     public record Result(int backings, int vmas, int failed, long bytes, int rounds, long maxPauseNanos, int stops,
-            long precopyNanos, long switchNanos, long nanos) {
+            long twinNanos, long precopyNanos, long switchNanos, long releaseNanos, long nanos) {
         Result(int backings, int vmas, int failed) {
-            this(backings, vmas, failed, 0, 0, 0, 0, 0, 0, 0);
+            this(backings, vmas, failed, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         }
 
         /** Only what was moved (for comparisons that must not depend on timing). */
@@ -70,7 +72,8 @@ public final class ProviderSwap {
         Result plus(Result r) {
             return new Result(backings + r.backings, vmas + r.vmas, failed + r.failed, bytes + r.bytes,
                     Math.max(rounds, r.rounds), Math.max(maxPauseNanos, r.maxPauseNanos), stops + r.stops,
-                    precopyNanos + r.precopyNanos, switchNanos + r.switchNanos, nanos + r.nanos);
+                    twinNanos + r.twinNanos, precopyNanos + r.precopyNanos, switchNanos + r.switchNanos,
+                    releaseNanos + r.releaseNanos, nanos + r.nanos);
         }
     }
 
@@ -164,7 +167,7 @@ public final class ProviderSwap {
                 done.addAll(pass);
             }
             total = new Result(total.backings, total.vmas, total.failed, total.bytes, total.rounds, total.maxPauseNanos, total.stops,
-                    total.precopyNanos, total.switchNanos, System.nanoTime() - t0);
+                    total.twinNanos, total.precopyNanos, total.switchNanos, total.releaseNanos, System.nanoTime() - t0);
             if (total.backings + total.failed > 0) {
                 LOG.log(System.Logger.Level.INFO, describe(target.kind().id(), String.join(",", from), target.id(), total));
             }
@@ -176,9 +179,10 @@ public final class ProviderSwap {
     public static String describe(String kind, String from, String to, Result r) {
         return String.format(java.util.Locale.ROOT,
                 "memmap.mm: swapped %s from %s to %s: %d mappings of %d backings%s, %d bytes copied in %d rounds, longest pause %.3f ms"
-                        + " (%d stops), %.1f ms in all (pre-copy %.1f, switch %.1f)",
+                        + " (%d stops), %.1f ms in all (twins %.1f, pre-copy %.1f, switch %.1f, release %.1f)",
                 kind, from, to, r.vmas, r.backings, r.failed == 0 ? "" : " (" + r.failed + " stay where they are)", r.bytes, r.rounds,
-                r.maxPauseNanos / 1e6, r.stops, r.nanos / 1e6, r.precopyNanos / 1e6, r.switchNanos / 1e6);
+                r.maxPauseNanos / 1e6, r.stops, r.nanos / 1e6, r.twinNanos / 1e6, r.precopyNanos / 1e6, r.switchNanos / 1e6,
+                r.releaseNanos / 1e6);
     }
 
     private Result migratePass(Context ctx, BackingProvider target, List<MemoryManager> pass, Set<String> from) {
@@ -199,6 +203,7 @@ public final class ProviderSwap {
                 mm.mappingMu.readLock().unlock();
             }
         }
+        long t0 = System.nanoTime();
         List<PreCopy.Move> moves = new ArrayList<>();
         Map<Mappable, Backing> twins = new IdentityHashMap<>();
         int refused = 0;
@@ -222,11 +227,14 @@ public final class ProviderSwap {
             twins.put(c.getKey(), to);
             moves.add(new PreCopy.Move(c.getKey(), to.mappable(), to.identity()));
         }
+        long twinNanos = System.nanoTime() - t0;
         List<MappingIdentity> dropped = new ArrayList<>();
         PreCopy.Stats st;
+        long t1;
         try {
             st = new PreCopy(moves).run(ctx, this, dropped);
         } finally {
+            t1 = System.nanoTime();
             for (PreCopy.Move m : moves) {
                 Backing to = twins.get(m.from);
                 if (!m.failed && m.vmas > 0) {
@@ -240,7 +248,7 @@ public final class ProviderSwap {
         }
         int unmapped = (int) moves.stream().filter(m -> !m.failed && m.vmas == 0).count();
         return new Result(st.moved() - unmapped, st.vmas(), st.failed() + refused, st.bytes(), st.rounds(), st.maxPauseNanos(),
-                st.stops(), st.precopyNanos(), st.switchNanos(), 0);
+                st.stops(), twinNanos, st.precopyNanos(), st.switchNanos(), System.nanoTime() - t1, 0);
     }
 
     /**
