@@ -102,6 +102,10 @@ final class PreCopy implements WriteLog {
     /** Where the moving backings are mapped, per address space as of its vmaGeneration; the migrating thread's own. */
     private final Map<MemoryManager, SpaceIndex> index = new IdentityHashMap<>();
 
+    /** A vma of a moving backing: its address space and start. */
+    private record Mapped(MemoryManager space, long start) {
+    }
+
     /** The starts of the vmas mapping each move in one address space, valid while its vmaGeneration is {@code generation}. */
     private record SpaceIndex(long generation, Map<Move, List<Long>> starts) {
     }
@@ -348,7 +352,7 @@ final class PreCopy implements WriteLog {
                 i++;
                 moved++;
                 // 1. Nobody reaches the old backing any more: its translations go, and faults wait for mappingMu.
-                List<Object[]> found = new ArrayList<>();
+                List<Mapped> found = new ArrayList<>();
                 for (MemoryManager mm : locked) {
                     List<Long> starts = indexLocked(mm).starts().getOrDefault(m, List.of());
                     if (starts.isEmpty()) {
@@ -359,7 +363,7 @@ final class PreCopy implements WriteLog {
                         for (long start : starts) {
                             Segment<Vma> v = mm.vmas.set.findSegment(start);
                             mm.pmas.invalidateLocked(new AddrRange(v.start(), v.end()), false);
-                            found.add(new Object[] {mm, start});
+                            found.add(new Mapped(mm, start));
                         }
                     } finally {
                         mm.pmas.unlock();
@@ -372,10 +376,10 @@ final class PreCopy implements WriteLog {
                     b[0] += c;
                 }
                 // 3. Re-point its vmas (none if the copy failed: it stays where it is, working).
-                for (Object[] at : found) {
-                    MemoryManager mm = (MemoryManager) at[0];
+                for (Mapped at : found) {
+                    MemoryManager mm = at.space();
                     // Re-found by start: a re-pointed vma merging with its (re-pointed) neighbours moves handles.
-                    Segment<Vma> v = mm.vmas.set.findSegment((Long) at[1]);
+                    Segment<Vma> v = mm.vmas.set.findSegment(at.start());
                     if (!m.failed && mm.migration.repointInvalidatedLocked(ctx, v, new Migration.Replacement(m.to, m.toId), dropped)) {
                         m.vmas++;
                         n++;

@@ -134,8 +134,23 @@ class PreCopyTest {
         }
         running.await();
         current.set(anon2);
+        // Writers run while the pages are copied: once round 0 is done, the migration waits (in
+        // its hook, holding no lock) for 1,000 more writes. With every accessor stopped during the
+        // migration, as before this protocol, none would come (bounded: a failure, not a hang).
+        java.util.concurrent.atomic.AtomicBoolean wroteDuringCopy = new java.util.concurrent.atomic.AtomicBoolean();
+        swap.phaseHook = phase -> {
+            if (phase == PreCopy.Phase.ROUND_0_COPIED) {
+                long from = writes.get();
+                long deadline = System.nanoTime() + 60_000_000_000L;
+                while (writes.get() < from + 1000 && System.nanoTime() < deadline && failure.get() == null) {
+                    Thread.onSpinWait();
+                }
+                wroteDuringCopy.set(writes.get() >= from + 1000);
+            }
+        };
         ProviderSwap.Result res = swap.migrate(CTX, anon2);
         stop.set(true); // what was written during the swap must be there, not overwritten after it
+        swap.phaseHook = null;
 
         for (Thread t : ts) {
             t.join();
@@ -145,6 +160,7 @@ class PreCopyTest {
         assertEquals(mappings, res.vmas());
         assertTrue(res.rounds() >= 1, res.toString());
         assertTrue(res.stops() >= mappings / PreCopy.BATCH_BACKINGS, "switched in batches: " + res);
+        assertTrue(wroteDuringCopy.get(), "the writers kept writing while the pages were copied");
         for (int m = 0; m < mappings; m++) {
             for (int p = 0; p < pagesEach; p++) {
                 if (last[m][p] != 0) {
