@@ -85,13 +85,22 @@ public interface OwnedPages {
      *
      * @return the bytes copied
      * @throws MemmapException as {@link #copy}
+     * @throws IllegalArgumentException naming the range if one is empty, not page-aligned, or not
+     *     after the one before it; nothing is copied then
      */
     static long copyAll(Context ctx, Mappable from, Mappable to, List<MappableRange> ranges) throws MemmapException {
         if (ranges.isEmpty()) {
             return 0;
         }
+        for (int i = 0; i < ranges.size(); i++) {
+            MappableRange r = ranges.get(i);
+            r.checkNonEmpty("ranges[" + i + "]").checkPageAligned("ranges[" + i + "]");
+            if (i > 0 && Long.compareUnsigned(ranges.get(i - 1).end(), r.start()) > 0) {
+                throw new IllegalArgumentException("ranges[" + i + "] = " + r + " starts before ranges[" + (i - 1) + "] = "
+                        + ranges.get(i - 1) + " ends: ranges must be ascending and disjoint");
+            }
+        }
         MappableRange hull = new MappableRange(ranges.getFirst().start(), ranges.getLast().end());
-        hull.checkPageAligned("ranges");
         if (from instanceof OwnedPages f && to instanceof OwnedPages t) {
             return copyExisting(ctx, f, to, t, hull, ranges);
         }

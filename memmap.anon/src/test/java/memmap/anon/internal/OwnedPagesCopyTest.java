@@ -139,4 +139,25 @@ class OwnedPagesCopyTest {
             assertEquals(0, mf.usage().allocated(), "seed " + seed + ": every page freed with its object");
         }
     }
+
+    @Test
+    void badRangesAreRefusedBeforeAnythingIsCopied() throws MemmapException {
+        SharedAnonymousMemory src = make();
+        SharedAnonymousMemory dst = make();
+        put(src, 1, 7);
+        put(src, 5, 9);
+        MappableRange a = new MappableRange(0, 4 * P);
+        MappableRange b = new MappableRange(2 * P, 6 * P);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OwnedPages.copyAll(CTX, src, dst, List.of(a, b)));
+        assertTrue(e.getMessage().contains("ranges[1] = ") && e.getMessage().contains("ascending and disjoint"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> OwnedPages.copyAll(CTX, src, dst, List.of(b, a)));
+        e = assertThrows(IllegalArgumentException.class,
+                () -> OwnedPages.copyAll(CTX, src, dst, List.of(new MappableRange(0, P), new MappableRange(P + 1, 2 * P))));
+        assertTrue(e.getMessage().contains("ranges[1]"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> OwnedPages.copy(CTX, src, dst, new MappableRange(1, P)));
+        assertEquals(List.of(), dst.populated(new MappableRange(0, PAGES * P)), "nothing copied, nothing allocated");
+        assertEquals(0, get(dst, 1));
+        src.decRef(CTX);
+        dst.decRef(CTX);
+    }
 }
