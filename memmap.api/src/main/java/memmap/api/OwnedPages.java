@@ -60,21 +60,8 @@ public interface OwnedPages {
      * @throws MemmapException the first translation or copy error; pieces before it are copied
      */
     static long copy(Context ctx, Mappable from, Mappable to, MappableRange r) throws MemmapException {
-        r.checkPageAligned("r");
-        if (from instanceof OwnedPages && to instanceof OwnedPages) {
-            return copyAll(ctx, from, to, List.of(r));
-        }
-        List<MappableRange> pieces = from instanceof OwnedPages o ? o.populated(r) : List.of(r);
-        long bytes = 0;
-        for (MappableRange p : pieces) {
-            for (long s = p.start(); Long.compareUnsigned(s, p.end()) < 0; ) {
-                long e = Long.compareUnsigned(p.end() - s, COPY_STEP) > 0 ? s + COPY_STEP : p.end();
-                copyStep(ctx, from, to, new MappableRange(s, e));
-                bytes += e - s;
-                s = e;
-            }
-        }
-        return bytes;
+        r.checkNonEmpty("r").checkPageAligned("r");
+        return copyAll(ctx, from, to, List.of(r));
     }
 
     /**
@@ -123,7 +110,7 @@ public interface OwnedPages {
                     }
                 }
                 if (!inside.isEmpty()) {
-                    // Only the hull of what is copied is translated: the destination allocates no more.
+                    // The source translated once over the hull of what is copied, the destination part by part.
                     MappableRange t = new MappableRange(inside.getFirst().start(), inside.getLast().end());
                     bytes += copyStep(ctx, from, to, t, inside);
                 }
@@ -271,51 +258,25 @@ public interface OwnedPages {
         return n;
     }
 
-    private static void copyStep(Context ctx, Mappable from, Mappable to, MappableRange r) throws MemmapException {
-        copyStep(ctx, from, to, r, List.of(r));
-    }
-
-    /** Translates {@code r} on both sides once and copies the {@code parts} of it; returns their bytes. */
+    /**
+     * The generic step (one side is not {@link OwnedPages}): {@code from} translated for reading
+     * over {@code r} once, {@code to} for writing part by part (so it allocates exactly the
+     * parts), then the one copy loop. Returns the parts' bytes.
+     */
     private static long copyStep(Context ctx, Mappable from, Mappable to, MappableRange r, List<MappableRange> parts)
             throws MemmapException {
         TranslateResult src = from.translate(ctx, r, r, AccessType.READ);
         if (src.error() != null) {
             throw src.error().toException();
         }
-        TranslateResult dst = to.translate(ctx, r, r, AccessType.WRITE);
-        if (dst.error() != null) {
-            throw dst.error().toException();
-        }
-        List<BlockSeq> dstBlocks = new ArrayList<>(dst.translations().size());
-        for (Translation d : dst.translations()) {
-            dstBlocks.add(d.file().mapInternal(d.fileRange(), AccessType.WRITE));
-        }
-        for (Translation s : src.translations()) {
-            BlockSeq srcBlocks = s.file().mapInternal(s.fileRange(), AccessType.READ);
-            for (int i = 0; i < dstBlocks.size(); i++) {
-                Translation d = dst.translations().get(i);
-                MappableRange both = s.source().intersect(d.source());
-                if (both.isEmpty()) {
-                    continue;
-                }
-                for (MappableRange part : parts) {
-                    MappableRange c = part.intersect(both);
-                    if (c.isEmpty()) {
-                        continue;
-                    }
-                    BlockSeq in = srcBlocks.dropFirst(c.start() - s.source().start()).takeFirst(c.length());
-                    BlockSeq out = dstBlocks.get(i).dropFirst(c.start() - d.source().start()).takeFirst(c.length());
-                    IoResult res = BlockSeq.copy(out, in);
-                    if (res.error() != null) {
-                        throw res.error().toException();
-                    }
-                }
-            }
-        }
-        long n = 0;
+        List<Translation> dst = new ArrayList<>();
         for (MappableRange part : parts) {
-            n += part.length();
+            TranslateResult d = to.translate(ctx, part, part, AccessType.WRITE);
+            if (d.error() != null) {
+                throw d.error().toException();
+            }
+            dst.addAll(d.translations());
         }
-        return n;
+        return copyBetween(src.translations(), dst, parts);
     }
 }

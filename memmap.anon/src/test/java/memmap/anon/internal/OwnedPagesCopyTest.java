@@ -69,6 +69,38 @@ class OwnedPagesCopyTest {
         return s.get(ValueLayout.JAVA_LONG, 0);
     }
 
+    /**
+     * The same memory seen as a plain Mappable, not {@link OwnedPages}: what a third party's
+     * backing may be. A copy from it cannot know which pages exist, so it copies whole ranges.
+     */
+    record Plain(SharedAnonymousMemory m) implements memmap.api.Mappable {
+        @Override
+        public void addMapping(Context ctx, memmap.api.MappingSpace ms, memmap.api.AddrRange ar, long offset, boolean writable) {
+            m.addMapping(ctx, ms, ar, offset, writable);
+        }
+
+        @Override
+        public void removeMapping(Context ctx, memmap.api.MappingSpace ms, memmap.api.AddrRange ar, long offset, boolean writable) {
+            m.removeMapping(ctx, ms, ar, offset, writable);
+        }
+
+        @Override
+        public void copyMapping(Context ctx, memmap.api.MappingSpace ms, memmap.api.AddrRange srcAR, memmap.api.AddrRange dstAR,
+                long offset, boolean writable) {
+            m.copyMapping(ctx, ms, srcAR, dstAR, offset, writable);
+        }
+
+        @Override
+        public TranslateResult translate(Context ctx, MappableRange required, MappableRange optional, AccessType at) {
+            return m.translate(ctx, required, optional, at);
+        }
+
+        @Override
+        public void invalidateUnsavable(Context ctx) {
+            m.invalidateUnsavable(ctx);
+        }
+    }
+
     static TreeSet<Long> pages(List<MappableRange> rs) {
         TreeSet<Long> out = new TreeSet<>();
         for (MappableRange r : rs) {
@@ -119,14 +151,18 @@ class OwnedPagesCopyTest {
                     p = e;
                 }
             }
+            // Either side may be a plain Mappable (the generic path): from one, whole ranges are copied.
+            boolean plainFrom = r.nextInt(4) == 0;
+            memmap.api.Mappable from = plainFrom ? new Plain(src) : src;
+            memmap.api.Mappable to = r.nextInt(4) == 0 ? new Plain(dst) : dst;
             long copied = ranges.size() == 1 && r.nextBoolean()
-                    ? OwnedPages.copy(CTX, src, dst, ranges.getFirst()) : OwnedPages.copyAll(CTX, src, dst, ranges);
+                    ? OwnedPages.copy(CTX, from, to, ranges.getFirst()) : OwnedPages.copyAll(CTX, from, to, ranges);
             TreeSet<Long> inRanges = pages(ranges);
-            TreeSet<Long> expectCopied = new TreeSet<>(srcPages);
+            TreeSet<Long> expectCopied = new TreeSet<>(plainFrom ? inRanges : srcPages);
             expectCopied.retainAll(inRanges);
             assertEquals(expectCopied.size() * P, copied, "seed " + seed + ": bytes copied");
             for (int p = 0; p < PAGES; p++) {
-                long want = expectCopied.contains((long) p) ? model[p] : dstModel[p];
+                long want = expectCopied.contains((long) p) ? model[p] : dstModel[p]; // model: 0 where src had no page
                 assertEquals(want, get(dst, p), "seed " + seed + ", page " + p);
             }
             TreeSet<Long> dstAfter = pages(dst.populated(new MappableRange(0, PAGES * P)));

@@ -103,7 +103,7 @@ final class Migration {
                 continue;
             }
             Replacement to = replacement.apply(vma.mappable());
-            if (to != null && repointOneLocked(ctx, v, to, dropped, false)) {
+            if (to != null && repointOneLocked(ctx, v, to, dropped, true)) {
                 n++;
             }
         }
@@ -117,11 +117,17 @@ final class Migration {
      * neighbours. Returns whether it was re-pointed.
      */
     boolean repointInvalidatedLocked(Context ctx, Segment<Vma> v, Replacement to, List<MappingIdentity> dropped) {
-        return repointOneLocked(ctx, v, to, dropped, true);
+        long start = v.start();
+        long end = v.end();
+        if (!repointOneLocked(ctx, v, to, dropped, false)) {
+            return false;
+        }
+        mm.vmas.set.mergeOutsideRange(start, end);
+        return true;
     }
 
-    private boolean repointOneLocked(Context ctx, Segment<Vma> v, Replacement to, List<MappingIdentity> dropped, boolean invalidated) {
-        boolean merge = invalidated;
+    /** Re-points vma {@code v}, dropping its translations first if {@code invalidate}; no merging (handles stay valid). */
+    private boolean repointOneLocked(Context ctx, Segment<Vma> v, Replacement to, List<MappingIdentity> dropped, boolean invalidate) {
         Vma vma = v.value();
         AddrRange ar = new AddrRange(v.start(), v.end());
         try {
@@ -129,7 +135,7 @@ final class Migration {
         } catch (MemmapException e) {
             return false;
         }
-        if (!invalidated) {
+        if (invalidate) {
             mm.pmas.invalidateLocked(ar, false);
         }
         vma.mappable().removeMapping(ctx, mm, ar, vma.off(), vma.canWriteMappable());
@@ -138,9 +144,6 @@ final class Migration {
             dropped.add(vma.id());
         }
         v.setValue(vma.withBacking(to.mappable(), to.identity()));
-        if (merge) {
-            mm.vmas.set.mergeOutsideRange(ar.start(), ar.end());
-        }
         return true;
     }
 
