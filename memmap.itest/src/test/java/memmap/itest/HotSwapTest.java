@@ -126,6 +126,17 @@ class HotSwapTest {
         return Framework.awaitReference(BackingProvider.class, filter);
     }
 
+    /** Waits until registry {@code r} has segment {@code id} attached {@code nattach} times (handed over). */
+    static void awaitSegment(SysVSharedMemory r, int id, long nattach) throws InterruptedException {
+        Framework.until("the new registry has segment " + id + " attached " + nattach + " times", () -> {
+            try {
+                return r.stat(CTX, id).nattach() == nattach;
+            } catch (MemmapException notYet) {
+                return false;
+            }
+        });
+    }
+
     /** Waits until {@code provider} holds no backing (the hot swap moved them all). */
     static void awaitEmpty(BackingProvider provider) throws InterruptedException {
         Framework.until("the old provider holds nothing: " + provider.id(), () -> provider.usage().liveBackings() == 0);
@@ -227,14 +238,7 @@ class HotSwapTest {
             shm.start();
             SysVSharedMemory next = Framework.await(SysVSharedMemory.class, null);
             assertNotSame(old, next);
-            Framework.until("the new registry has segment " + id, () -> {
-                try {
-                    next.stat(CTX, id);
-                    return true;
-                } catch (MemmapException notYet) {
-                    return false;
-                }
-            });
+            awaitSegment(next, id, 2);
             SysVSharedMemory.ShmStat after = next.stat(CTX, id);
             assertEquals(before.key(), after.key());
             assertEquals(before.mode(), after.mode());

@@ -106,13 +106,7 @@ class PreCopySwapTest {
             shm.start();
             SysVSharedMemory next = Framework.await(SysVSharedMemory.class, null);
             assertNotSame(old, next);
-            Framework.until("the new registry has segment " + id, () -> {
-                try {
-                    return next.stat(CTX, id).nattach() == 1;
-                } catch (memmap.api.MemmapException notYet) {
-                    return false;
-                }
-            });
+            HotSwapTest.awaitSegment(next, id, 1);
             writer.awaitProgress(10_000);
         }
         // The old segment's pages went with it; the new one committed only what the old had.

@@ -2,7 +2,6 @@ package memmap.mm.internal;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -12,62 +11,19 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import memmap.anon.internal.AnonymousProvider;
 import memmap.anon.internal.MemfdMemoryFile;
-import memmap.api.Context;
-import memmap.api.IoResult;
 import memmap.api.MMapOpts;
 import memmap.api.MemmapException;
-import memmap.api.provider.BackingProvider;
 
 /**
  * The hot swap's pre-copy with real providers on real memfds: only what exists is copied,
  * writers keep running and lose nothing, forks made during the copy are caught, a copy that
  * fails leaves the backing working where it was.
  */
-class PreCopyTest {
-    static final long P = 4096;
-    static final Context CTX = Context.background();
-
-    MemfdMemoryFile mf1;
-    MemfdMemoryFile mf2;
-    AnonymousProvider anon1;
-    AnonymousProvider anon2;
-    final ProviderSwap swap = new ProviderSwap();
-    final AtomicReference<BackingProvider> current = new AtomicReference<>();
-    final Backings backings = Backings.swapping(swap, () -> mf1, () -> List.of(current.get()), () -> null, () -> null);
-
-    @BeforeEach
-    void setUp() throws MemmapException {
-        mf1 = new MemfdMemoryFile("precopy-1", 2L << 20, 4L << 30, 0, false);
-        mf2 = new MemfdMemoryFile("precopy-2", 2L << 20, 4L << 30, 0, false);
-        anon1 = new AnonymousProvider(mf1, MemoryManagerIoTestConfig.config(), Map.of("component.id", 1L));
-        anon2 = new AnonymousProvider(mf2, MemoryManagerIoTestConfig.config(), Map.of("component.id", 2L));
-        current.set(anon1);
-    }
-
-    @AfterEach
-    void tearDown() {
-        mf1.release();
-        mf2.release();
-    }
-
-    static void put(MemoryManager mm, long addr, long v) {
-        IoResult r = mm.write(CTX, addr, MemorySegment.ofArray(new long[] {v}));
-        assertEquals(8, r.n(), () -> "write at " + Long.toHexString(addr) + ": " + r);
-    }
-
-    static long get(MemoryManager mm, long addr) {
-        long[] out = new long[1];
-        IoResult r = mm.read(CTX, addr, MemorySegment.ofArray(out));
-        assertEquals(8, r.n(), () -> "read at " + Long.toHexString(addr) + ": " + r);
-        return out[0];
-    }
-
+class PreCopyTest extends TwoAnonymousProviders {
     @Test
     void aSparseMappingCostsWhatWasTouched() throws Exception {
         MemoryManager mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);

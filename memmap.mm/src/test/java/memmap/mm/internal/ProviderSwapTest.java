@@ -2,22 +2,14 @@ package memmap.mm.internal;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.lang.foreign.MemorySegment;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import memmap.anon.internal.AnonymousProvider;
-import memmap.anon.internal.MemfdMemoryFile;
 import memmap.api.Context;
 import memmap.api.Errno;
-import memmap.api.IoResult;
 import memmap.api.MMapOpts;
 import memmap.api.MemmapException;
 import memmap.api.provider.Backing;
@@ -27,47 +19,7 @@ import memmap.api.provider.BackingRequest;
 import memmap.api.provider.ProviderUsage;
 
 /** The hot-swap protocol with real providers on real memfds: bytes kept, sharing kept, old memory freed. */
-class ProviderSwapTest {
-    static final long P = 4096;
-    static final Context CTX = Context.background();
-
-    MemfdMemoryFile mf1;
-    MemfdMemoryFile mf2;
-    AnonymousProvider anon1;
-    AnonymousProvider anon2;
-    final ProviderSwap swap = new ProviderSwap();
-    final AtomicReference<BackingProvider> current = new AtomicReference<>();
-
-    /** What AddressSpacesComponent does, with the provider chosen by the test. */
-    final Backings backings = Backings.swapping(swap, () -> mf1, () -> List.of(current.get()), () -> null, () -> null);
-
-    @BeforeEach
-    void setUp() throws MemmapException {
-        mf1 = new MemfdMemoryFile("swap-1", 2L << 20, 1L << 30, 0, false);
-        mf2 = new MemfdMemoryFile("swap-2", 2L << 20, 1L << 30, 0, false);
-        anon1 = new AnonymousProvider(mf1, MemoryManagerIoTestConfig.config(), Map.of("component.id", 1L));
-        anon2 = new AnonymousProvider(mf2, MemoryManagerIoTestConfig.config(), Map.of("component.id", 2L));
-        current.set(anon1);
-    }
-
-    @AfterEach
-    void tearDown() {
-        mf1.release();
-        mf2.release();
-    }
-
-    static void put(MemoryManager mm, long addr, long v) {
-        MemorySegment s = MemorySegment.ofArray(new long[] {v});
-        assertEquals(8, mm.write(CTX, addr, s).n());
-    }
-
-    static long get(MemoryManager mm, long addr) {
-        long[] out = new long[1];
-        IoResult r = mm.read(CTX, addr, MemorySegment.ofArray(out));
-        assertEquals(8, r.n(), () -> "read at " + Long.toHexString(addr) + ": " + r);
-        return out[0];
-    }
-
+class ProviderSwapTest extends TwoAnonymousProviders {
     @Test
     void liveSharedMappingsMoveWithTheirBytesAndStayShared() throws Exception {
         MemoryManager mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);

@@ -431,6 +431,7 @@ final class ShmRegistry implements SysVSharedMemory {
     /** Takes a twin nobody maps out of this registry and frees it. */
     @Override
     public void forget(Context ctx, Segment adopted) {
+        java.util.Objects.requireNonNull(adopted, "adopted = null");
         if (!(adopted instanceof ShmSegment s) || s.registry != this) {
             return;
         }
