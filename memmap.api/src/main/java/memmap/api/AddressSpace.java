@@ -88,6 +88,40 @@ public interface AddressSpace extends MappingSpace {
     /** Copies {@code src} to {@code addr}. */
     IoResult write(Context ctx, long addr, MemorySegment src);
 
+    /**
+     * {@link #read} with options: {@link IoOpts#FORCE} reads what the protection refuses, as far
+     * as the mapping's maximum permissions allow (ptrace, {@code /proc/[pid]/mem}); EFAULT
+     * beyond them. The protection is unchanged afterwards.
+     */
+    IoResult read(Context ctx, long addr, MemorySegment dst, IoOpts opts);
+
+    /**
+     * {@link #write} with options: {@link IoOpts#FORCE} writes what the protection refuses, as
+     * Linux's {@code FOLL_FORCE}: in a private mapping whose maximum permissions allow writing,
+     * copy-on-write is broken and the page becomes the address space's own (still read-only to
+     * it); a shared mapping that is not writable refuses (EFAULT). The protection is unchanged.
+     */
+    IoResult write(Context ctx, long addr, MemorySegment src, IoOpts opts);
+
+    /**
+     * Pins {@code [addr, addr + length)} for {@code at} (gVisor's {@code mm.Pin}): translates
+     * every page of it, breaking copy-on-write for a write, takes a reference on each, and
+     * returns the memory as a {@link PinnedView} to access directly until it is closed (see
+     * its contract: pages stay, staleness before a change, fork, dirty tracking).
+     * {@code ignorePermissions} pins what the protection refuses, as {@link IoOpts#FORCE} does.
+     *
+     * <p>Postcondition on success: the view covers the whole range; on failure nothing is
+     * pinned (copy-on-write already broken for part of the range stays broken, as a write
+     * fault would leave it).
+     *
+     * @throws MemmapException EINVAL if {@code length} is 0 or {@code at} is no access, EFAULT
+     *     if the range wraps, leaves the mappings or (without {@code ignorePermissions}) their
+     *     protection refuses {@code at}, ENOMEM without memory for copy-on-write, or the
+     *     backing's error (a {@link BusError} past the end of a file); the message names the
+     *     address
+     */
+    PinnedView pin(Context ctx, long addr, long length, AccessType at, boolean ignorePermissions) throws MemmapException;
+
     /** Zeroes {@code length} bytes at {@code addr}. */
     IoResult zero(Context ctx, long addr, long length);
 

@@ -10,11 +10,18 @@ package memmap.api;
  * @param error why the transfer stopped early, or null
  */
 public record IoResult(long n, MemmapError error) {
-    private static final IoResult NONE = new IoResult(0, null);
+    /** The results of the sizes of single loads and stores, made once: {@code SMALL[n]} is {@code ok(n)}. */
+    private static final IoResult[] SMALL = new IoResult[65];
 
-    /** {@code n} bytes and no error. */
+    static {
+        for (int i = 0; i < SMALL.length; i++) {
+            SMALL[i] = new IoResult(i, null);
+        }
+    }
+
+    /** {@code n} bytes and no error (one shared instance for each {@code n} up to 64). */
     public static IoResult ok(long n) {
-        return n == 0 ? NONE : new IoResult(n, null);
+        return Long.compareUnsigned(n, SMALL.length) < 0 ? SMALL[(int) n] : new IoResult(n, null);
     }
 
     /** True if there is no error. */

@@ -1,6 +1,7 @@
 package memmap.api.safemem;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.StringJoiner;
 import java.util.function.Consumer;
@@ -14,19 +15,27 @@ import memmap.api.IoResult;
  *
  * <p>Invariants: empty ⇔ {@code numBytes() == 0} ⇔ {@code numBlocks() == 0}. Empty Blocks
  * given to {@link #of(List)} are dropped, so iteration never yields one. Sequences share
- * their Block array; nothing mutates it after construction.
+ * their Block array and its index of where each Block ends; nothing mutates either after
+ * construction.
+ *
+ * <p>Cost: {@link #head}, {@link #tail} and {@link #takeFirst} are O(1); {@link #numBlocks},
+ * {@link #dropFirst} and {@link #blockStartOf} are O(log b) in the number of Blocks (a binary
+ * search of the index), so walking a long sequence never costs more than its Blocks.
  */
 public final class BlockSeq {
     /** The empty sequence. */
-    public static final BlockSeq EMPTY = new BlockSeq(new Block[0], 0, 0, 0);
+    public static final BlockSeq EMPTY = new BlockSeq(new Block[0], new long[0], 0, 0, 0);
 
     private final Block[] blocks;
+    /** {@code ends[i]}: the offset in {@code blocks} just past Block {@code i} (strictly increasing). */
+    private final long[] ends;
     private final int index;
     private final long headOffset;
     private final long limit;
 
-    private BlockSeq(Block[] blocks, int index, long headOffset, long limit) {
+    private BlockSeq(Block[] blocks, long[] ends, int index, long headOffset, long limit) {
         this.blocks = blocks;
+        this.ends = ends;
         this.index = index;
         this.headOffset = headOffset;
         this.limit = limit;
@@ -34,7 +43,7 @@ public final class BlockSeq {
 
     /** The sequence of one Block; empty if the Block is. */
     public static BlockSeq of(Block block) {
-        return block.isEmpty() ? EMPTY : new BlockSeq(new Block[] {block}, 0, 0, block.length());
+        return block.isEmpty() ? EMPTY : new BlockSeq(new Block[] {block}, new long[] {block.length()}, 0, 0, block.length());
     }
 
     /** A sequence of the given Blocks, in order, without the empty ones. */
@@ -49,14 +58,20 @@ public final class BlockSeq {
      */
     public static BlockSeq of(List<Block> blocks) {
         List<Block> kept = new ArrayList<>(blocks.size());
+        long[] ends = new long[blocks.size()];
         long total = 0;
         for (Block b : blocks) {
             if (!b.isEmpty()) {
+                try {
+                    total = Math.addExact(total, b.length());
+                } catch (ArithmeticException e) {
+                    throw new IllegalArgumentException("blocks: the total length overflows a long at block " + kept.size(), e);
+                }
+                ends[kept.size()] = total;
                 kept.add(b);
-                total = Math.addExact(total, b.length());
             }
         }
-        return total == 0 ? EMPTY : new BlockSeq(kept.toArray(Block[]::new), 0, 0, total);
+        return total == 0 ? EMPTY : new BlockSeq(kept.toArray(Block[]::new), Arrays.copyOf(ends, kept.size()), 0, 0, total);
     }
 
     /** True if the sequence has no bytes. */
@@ -71,11 +86,46 @@ public final class BlockSeq {
 
     /** The number of (non-empty) Blocks. */
     public int numBlocks() {
-        int count = 0;
-        for (BlockSeq s = this; !s.isEmpty(); s = s.tail()) {
-            count++;
+        if (limit == 0) {
+            return 0;
         }
-        return count;
+        return blockAt(base() + limit - 1) - index + 1;
+    }
+
+    /**
+     * The offset in this sequence where the Block holding byte {@code n} starts: 0 for the
+     * head, else the bytes before that Block. {@code dropFirst(blockStartOf(n)).head()} is
+     * that Block, whole as far as this sequence reaches.
+     *
+     * @throws IllegalArgumentException if {@code n} is not below {@code numBytes()} (unsigned)
+     */
+    public long blockStartOf(long n) {
+        if (Long.compareUnsigned(n, limit) >= 0) {
+            throw new IllegalArgumentException("n = " + Long.toUnsignedString(n) + " is not below numBytes() = " + limit);
+        }
+        long base = base();
+        int i = blockAt(base + n);
+        return i == index ? 0 : ends[i - 1] - base;
+    }
+
+    /** The offset in {@code blocks} of this sequence's first byte. */
+    private long base() {
+        return (index == 0 ? 0 : ends[index - 1]) + headOffset;
+    }
+
+    /** The index of the Block holding offset {@code abs} of {@code blocks} (abs below the last end, at or after base()). */
+    private int blockAt(long abs) {
+        int lo = index;
+        int hi = blocks.length - 1;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (ends[mid] > abs) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return lo;
     }
 
     /**
@@ -96,11 +146,14 @@ public final class BlockSeq {
      * @throws IllegalStateException if the sequence is empty
      */
     public BlockSeq tail() {
-        long headLength = head().length();
+        if (isEmpty()) {
+            throw new IllegalStateException("tail of an empty BlockSeq");
+        }
+        long headLength = blocks[index].length() - headOffset;
         if (headLength >= limit) {
             return EMPTY;
         }
-        return new BlockSeq(blocks, index + 1, 0, limit - headLength);
+        return new BlockSeq(blocks, ends, index + 1, 0, limit - headLength);
     }
 
     /**
@@ -115,18 +168,9 @@ public final class BlockSeq {
         if (Long.compareUnsigned(n, limit) >= 0) {
             return EMPTY;
         }
-        int i = index;
-        long off = headOffset;
-        long left = n;
-        while (true) {
-            long avail = blocks[i].length() - off;
-            if (left < avail) {
-                return new BlockSeq(blocks, i, off + left, limit - n);
-            }
-            left -= avail;
-            i++;
-            off = 0;
-        }
+        long abs = base() + n;
+        int i = blockAt(abs);
+        return new BlockSeq(blocks, ends, i, abs - (i == 0 ? 0 : ends[i - 1]), limit - n);
     }
 
     /**
@@ -137,7 +181,7 @@ public final class BlockSeq {
         if (n == 0) {
             return EMPTY;
         }
-        return Long.compareUnsigned(n, limit) >= 0 ? this : new BlockSeq(blocks, index, headOffset, n);
+        return Long.compareUnsigned(n, limit) >= 0 ? this : new BlockSeq(blocks, ends, index, headOffset, n);
     }
 
     /** Calls {@code f} on each Block in order. */

@@ -3,7 +3,7 @@
  * between, fault-tolerantly where the memory may fault (gVisor's {@code pkg/safemem}).
  */
 @Export
-@Version("1.0.1")
+@Version("1.1.0")
 package memmap.api.safemem;
 
 import org.osgi.annotation.bundle.Export;

@@ -67,13 +67,13 @@ final class DirtyBits {
         WriteLog[] ls = java.util.Arrays.copyOf(logs, logs.length + 1);
         ls[ls.length - 1] = l;
         logs = ls;
-        pmas.version++;
+        pmas.retire();
     }
 
     /** Stops logging into {@code l}; pages it withheld become writable on their next write. Requires activeMu. */
     void removeLogLocked(WriteLog l) {
         logs = java.util.Arrays.stream(logs).filter(x -> x != l).toArray(WriteLog[]::new);
-        pmas.version++;
+        pmas.retire();
     }
 
     /** Whether any write log is attached (for tests). */
@@ -113,6 +113,7 @@ final class DirtyBits {
             pmas.set.mergeInsideRange(ar.start(), ar.end());
             pmas.set.mergeOutsideRange(ar.start(), ar.end());
         }
+        pmas.mm.pins.relogLocked(ar); // open write views may be written at any time, unseen
     }
 
     /** mremap moved pmas to {@code ar}: the logs hear of it, and what they cover there is write-protected. Requires both locks. */

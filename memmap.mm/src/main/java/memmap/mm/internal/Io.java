@@ -27,8 +27,10 @@ import memmap.api.segment.Segment;
  * layer's postcondition, checked where it matters: a write must never reach a page it may
  * not).
  *
- * <p>Locking: takes {@code mappingMu} for reading, then {@code activeMu} per vma; the fast
- * path takes {@code activeMu} alone.
+ * <p>Locking: takes {@code mappingMu} for reading, then {@code activeMu} per vma (to
+ * translate: the TLB stays valid unless a pma changes); every pma Block a copy goes through
+ * is remembered in the {@link Tlb}, whose fast path ({@link MemoryManager#read}/{@code write})
+ * takes {@code activeMu} alone to write and nothing to read.
  */
 final class Io {
     private final MemoryManager mm;
@@ -42,20 +44,57 @@ final class Io {
         IoResult apply(Block block, long at);
     }
 
-    /** The full path of CopyIn (the caller tried {@link MemoryManager}'s fast path first). */
-    IoResult read(Context ctx, long addr, MemorySegment dst) {
-        return copy(ctx, addr, dst.byteSize(), AccessType.READ,
+    /** The full path of CopyIn (the caller tried {@link MemoryManager}'s fast path first); {@code force}: IgnorePermissions. */
+    IoResult read(Context ctx, long addr, MemorySegment dst, boolean force) {
+        return copy(ctx, addr, dst.byteSize(), AccessType.READ, force,
                 (block, at) -> Block.copy(Block.ofSafe(dst.asSlice(at, block.length())), block));
     }
 
-    /** The full path of CopyOut (the caller tried {@link MemoryManager}'s fast path first). */
-    IoResult write(Context ctx, long addr, MemorySegment src) {
-        return copy(ctx, addr, src.byteSize(), AccessType.WRITE,
+    /** The full path of CopyOut (the caller tried {@link MemoryManager}'s fast path first); {@code force}: IgnorePermissions. */
+    IoResult write(Context ctx, long addr, MemorySegment src, boolean force) {
+        return copy(ctx, addr, src.byteSize(), AccessType.WRITE, force,
                 (block, at) -> Block.copy(block, Block.ofSafe(src.asSlice(at, block.length()))));
     }
 
     IoResult zero(Context ctx, long addr, long length) {
-        return copy(ctx, addr, length, AccessType.WRITE, (block, at) -> Block.zero(block));
+        return copy(ctx, addr, length, AccessType.WRITE, false, (block, at) -> Block.zero(block));
+    }
+
+    /**
+     * Why {@code vma} refuses an access {@code at}, or null if it allows it. With {@code force}
+     * (gVisor's IgnorePermissions, Linux's FOLL_FORCE in {@code check_vma_flags}) the
+     * protection may refuse as long as the maximum permissions allow: a read if the mapping may
+     * be made readable; a write only to a private mapping that may be made writable (it breaks
+     * copy-on-write) — a shared mapping that is not writable refuses, as Linux's does.
+     */
+    static String refusal(Vma vma, AccessType at, boolean force) {
+        AccessType eff = vma.effectivePerms();
+        if (eff.supersetOf(at)) {
+            return null;
+        }
+        if (!force) {
+            return "is mapped " + eff + ", not for " + at;
+        }
+        if (at.write() && !eff.write() && !(vma.isPrivate() && vma.maxPerms().write())) {
+            return "is mapped " + eff + (vma.isPrivate() ? ", at most " + vma.maxPerms() : " shared")
+                    + ": a forced write needs a private mapping that may be made writable";
+        }
+        if (at.read() && !eff.read() && !vma.maxPerms().read()) {
+            return "is mapped " + eff + ", at most " + vma.maxPerms() + ": a forced read needs a mapping that may be made readable";
+        }
+        return null;
+    }
+
+    /**
+     * Whether a copy for {@code at} may go through {@code pma} (prepared by getPmas): its
+     * effective permissions allow it, or, forced, its maximum ones do and a write would not
+     * reach a page shared copy-on-write.
+     */
+    static boolean usable(Pma pma, AccessType at, boolean force) {
+        if (pma.effectivePerms().supersetOf(at)) {
+            return true;
+        }
+        return force && (!at.write() || (!pma.needCOW() && pma.maxPerms().write())) && (!at.read() || pma.maxPerms().read());
     }
 
     /**
@@ -78,7 +117,7 @@ final class Io {
             }
             file = v.value().mappable() != null && at.any();
             if (!file) {
-                mm.pmas.lockForChange();
+                mm.pmas.lockToTranslate();
                 try {
                     PmaLayer.Prepared r = mm.pmas.getPmasLocked(ctx, v, new AddrRange(page, page + Pages.PAGE_SIZE), at);
                     if (r.error() != null) {
@@ -93,7 +132,7 @@ final class Io {
         }
         if (file) {
             MemorySegment scratch = MemorySegment.ofArray(new byte[1]);
-            IoResult r = copy(ctx, page, 1, at, (block, off) -> Block.copy(Block.ofSafe(scratch), block));
+            IoResult r = copy(ctx, page, 1, at, false, (block, off) -> Block.copy(Block.ofSafe(scratch), block));
             if (r.error() != null) {
                 throw new FaultException(addr, r.error());
             }
@@ -106,7 +145,7 @@ final class Io {
      * past the end of a file, ENOMEM when a copy-on-write break finds no memory), or a
      * {@link BusError} wrapping the {@link HostFault} a copy took.
      */
-    private IoResult copy(Context ctx, long addr, long length, AccessType at, Transfer t) {
+    private IoResult copy(Context ctx, long addr, long length, AccessType at, boolean force, Transfer t) {
         if (length == 0) {
             return IoResult.ok(0);
         }
@@ -124,15 +163,19 @@ final class Io {
                     return new IoResult(done, Errno.EFAULT.withDetail(Pages.hex(pos) + " is not mapped"));
                 }
                 Vma vma = vseg.value();
-                if (!vma.effectivePerms().supersetOf(at)) {
-                    return new IoResult(done, Errno.EFAULT.withDetail(Pages.hex(pos) + " is mapped " + vma.effectivePerms()
-                            + ", not for " + at));
+                String refused = refusal(vma, at, force);
+                if (refused != null) {
+                    return new IoResult(done, Errno.EFAULT.withDetail(Pages.hex(pos) + " " + refused));
                 }
                 long chunkEnd = Long.compareUnsigned(vseg.end(), end) < 0 ? vseg.end() : end;
-                mm.pmas.lockForChange();
+                mm.pmas.lockToTranslate();
                 try {
                     AddrRange pages = new AddrRange(Pages.roundDown(pos), Pages.roundUp(chunkEnd).value());
                     PmaLayer.Prepared prepared = mm.pmas.getPmasLocked(ctx, vseg, pages, at);
+                    if (force && at.write() && Long.compareUnsigned(prepared.end(), pages.start()) > 0) {
+                        // A forced write gets no write permission, so no write fault logs it: log it here.
+                        mm.pmas.dirty.logWrittenLocked(vseg.start(), vma, pages.start(), prepared.end());
+                    }
                     long limit = Long.compareUnsigned(prepared.end(), chunkEnd) < 0 ? prepared.end() : chunkEnd;
                     while (Long.compareUnsigned(pos, limit) < 0) {
                         Segment<Pma> p = mm.pmas.set.findSegment(pos);
@@ -140,7 +183,7 @@ final class Io {
                             return new IoResult(done, Errno.EFAULT.withDetail(Pages.hex(pos) + " has no memory"));
                         }
                         long n = (Long.compareUnsigned(limit, p.end()) < 0 ? limit : p.end()) - pos;
-                        IoResult r = transfer(p, pos, n, at, done, t);
+                        IoResult r = transfer(p, pos, n, at, force, done, t);
                         done += r.n();
                         pos += r.n();
                         if (r.error() != null) {
@@ -162,9 +205,9 @@ final class Io {
     }
 
     /** Copies {@code n} bytes of pma {@code p} from address {@code pos}. Requires activeMu. */
-    private IoResult transfer(Segment<Pma> p, long pos, long n, AccessType at, long callerOffset, Transfer t) {
+    private IoResult transfer(Segment<Pma> p, long pos, long n, AccessType at, boolean force, long callerOffset, Transfer t) {
         Pma pma = p.value();
-        if (!pma.effectivePerms().supersetOf(at)) {
+        if (!usable(pma, at, force)) {
             // getPmas's postcondition broken: refuse rather than write where the address space may not.
             return new IoResult(0, Errno.EFAULT.withDetail("the pma at " + Pages.hex(p.start()) + " allows " + pma.effectivePerms()
                     + ", not " + at));
@@ -181,9 +224,8 @@ final class Io {
                 return new IoResult(0, e.error());
             }
         }
-        if (internal.numBlocks() == 1 && !internal.head().needSafecopy()) {
-            mm.pmas.fast.remember(p.start(), p.end(), internal.head().segment(), pma.effectivePerms(), mm.pmas.version);
-        }
+        long blockStart = internal.blockStartOf(pos - p.start());
+        mm.pmas.tlb.fill(pos, p.start() + blockStart, internal.dropFirst(blockStart).head(), pma.effectivePerms(), mm.pmas.version());
         long done = 0;
         for (BlockSeq bs = internal.dropFirst(pos - p.start()).takeFirst(n); !bs.isEmpty(); bs = bs.tail()) {
             IoResult r = t.apply(bs.head(), callerOffset + done);

@@ -1,6 +1,7 @@
 package memmap.mm.internal;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -11,7 +12,9 @@ import memmap.api.AddressSpace;
 import memmap.api.Context;
 import memmap.api.FaultException;
 import memmap.api.InvalidateOpts;
+import memmap.api.IoOpts;
 import memmap.api.IoResult;
+import memmap.api.PinnedView;
 import memmap.api.MAdvice;
 import memmap.api.MLockMode;
 import memmap.api.MMapOpts;
@@ -28,7 +31,7 @@ import memmap.api.MemoryFile;
  * <li>{@link VmaLayer} ({@code vma.go}): vmas, address selection, creation, removal, the one
  *     isolate/change/merge helper;</li>
  * <li>{@link PmaLayer} ({@code pma.go}): pmas — private pages, cached translations,
- *     copy-on-write, invalidation — and {@link FastPath} ({@code address_space.go});</li>
+ *     copy-on-write, invalidation — and {@link Tlb} ({@code address_space.go});</li>
  * <li>{@link Syscalls} and {@link AttributeCalls} ({@code syscalls.go}): mmap, munmap, mremap,
  *     msync, shm; mprotect, mlock, madvise, setName;</li>
  * <li>{@link Io} ({@code io.go}): read, write, zero, fault;</li>
@@ -80,6 +83,8 @@ public final class MemoryManager implements AddressSpace {
     final VmaLayer vmas = new VmaLayer(this);
     final PmaLayer pmas = new PmaLayer(this);
     final Migration migration = new Migration(this);
+    /** The open pinned views. */
+    final Pins pins = new Pins(this);
     private final Syscalls syscalls = new Syscalls(this);
     private final AttributeCalls attributes = new AttributeCalls(this);
     private final Io io = new Io(this);
@@ -256,28 +261,84 @@ public final class MemoryManager implements AddressSpace {
 
     // ---------------------------------------------------------------- I/O (Io)
 
-    /** Copies {@code dst.byteSize()} bytes at {@code addr} into {@code dst} (gVisor's CopyIn). */
+    /**
+     * Copies {@code dst.byteSize()} bytes at {@code addr} into {@code dst} (gVisor's CopyIn).
+     *
+     * <p>The fast path takes no lock (a seqlock read): the TLB entry is looked up and copied
+     * from at the pma version read first, and the copy counts only if that version still holds
+     * after it; else (a pma changed meanwhile: munmap, mprotect, invalidation, a swap) the full
+     * path copies again. So a read returns what the memory held at one instant, and never
+     * what it held after a change that completed before the read began. On a short result the
+     * bytes of {@code dst} past the count are unspecified.
+     */
     @Override
     public IoResult read(Context ctx, long addr, MemorySegment dst) {
-        IoResult r = fastCopy(addr, dst, false);
-        return r != null ? r : io.read(ctx, addr, dst);
+        // Kept small enough for the JIT to inline into the caller's loop: an 8-byte load of
+        // memory that cannot fault here, everything else in readSlow.
+        long v = pmas.version();
+        Tlb.Entry e = pmas.tlb.lookup(addr, 8, v);
+        if (e != null && e.readable() && !e.mayFault() && dst.byteSize() == 8) {
+            try {
+                dst.set(Tlb.LONG, 0, e.segment().get(Tlb.LONG, addr - e.start()));
+                VarHandle.loadLoadFence();
+                if (pmas.version() == v) {
+                    return IoResult.ok(8);
+                }
+            } catch (IllegalStateException closed) {
+                // the memory file was released under this lock-free read: the full path says what is there now
+            }
+        }
+        return readSlow(ctx, addr, dst);
+    }
+
+    /** {@link #read} of any size through the TLB (fault-tolerant), else the full path. */
+    private IoResult readSlow(Context ctx, long addr, MemorySegment dst) {
+        long v = pmas.version();
+        Tlb.Entry e = pmas.tlb.lookup(addr, dst.byteSize(), v);
+        if (e != null && e.readable() && Tlb.copy(e, addr, dst, false)) {
+            VarHandle.loadLoadFence();
+            if (pmas.version() == v) {
+                return IoResult.ok(dst.byteSize());
+            }
+        }
+        return io.read(ctx, addr, dst, false);
     }
 
     /** Copies {@code src} to {@code addr} (gVisor's CopyOut). */
     @Override
     public IoResult write(Context ctx, long addr, MemorySegment src) {
-        IoResult r = fastCopy(addr, src, true);
-        return r != null ? r : io.write(ctx, addr, src);
+        return fastWrite(addr, src) ? IoResult.ok(src.byteSize()) : io.write(ctx, addr, src, false);
+    }
+
+    /** CopyIn with options (IgnorePermissions takes the full path). */
+    @Override
+    public IoResult read(Context ctx, long addr, MemorySegment dst, IoOpts opts) {
+        return opts.ignorePermissions() ? io.read(ctx, addr, dst, true) : read(ctx, addr, dst);
+    }
+
+    /** CopyOut with options (IgnorePermissions takes the full path). */
+    @Override
+    public IoResult write(Context ctx, long addr, MemorySegment src, IoOpts opts) {
+        return opts.ignorePermissions() ? io.write(ctx, addr, src, true) : write(ctx, addr, src);
+    }
+
+    /** gVisor's Pin, with the pinned memory's internal mappings as a view (see {@link Pins}). */
+    @Override
+    public PinnedView pin(Context ctx, long addr, long length, AccessType at, boolean ignorePermissions) throws MemmapException {
+        return pins.pin(ctx, addr, length, at, ignorePermissions);
     }
 
     /**
-     * The fast path, under activeMu only (see {@link FastPath}'s invariant): kept apart from
-     * the full path so that it stays small enough for the JIT to inline into the caller.
+     * The fast path of a write, under activeMu only (a write, unlike a read, cannot be taken
+     * back, so no change to the pmas may run during it; see {@link Tlb}'s invariant): kept
+     * apart from the full path so that it stays small enough for the JIT to inline.
      */
-    private IoResult fastCopy(long addr, MemorySegment mem, boolean write) {
+    private boolean fastWrite(long addr, MemorySegment src) {
+        long n = src.byteSize();
         activeMu.lock();
         try {
-            return pmas.fast.copy(addr, mem, write, pmas.version);
+            Tlb.Entry e = pmas.tlb.lookup(addr, n, pmas.version());
+            return e != null && e.writable() && Tlb.copy(e, addr, src, true);
         } finally {
             activeMu.unlock();
         }

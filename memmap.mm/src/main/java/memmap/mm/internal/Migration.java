@@ -168,6 +168,7 @@ final class Migration {
                 continue;
             }
             long len = p.length();
+            mm.pins.invalidateLocked(p.start(), p.end()); // before the copy: nothing a view writes after it is lost
             FileRange old = pma.fileRange(len);
             PrivateRange key = new PrivateRange(pma.file(), old.start(), old.end());
             FileRange fr = moved.get(key);

@@ -37,7 +37,8 @@ import memmap.api.segment.SegmentSet;
  * make, copy (copy-on-write), re-protect, move and drop them.
  *
  * <p>Locking: every method requires the owner's {@code activeMu} (taken with
- * {@link #lockForChange}, which also retires the {@link FastPath}'s entry); the ones that read
+ * {@link #lockForChange}, which also retires the {@link Tlb}'s entries, or, to translate
+ * only, {@link #lockToTranslate}); the ones that read
  * vmas (getPmas, merging) also require {@code mappingMu} in either mode. {@link #invalidate}
  * is the MappingSpace entry point and takes {@code activeMu} itself.
  *
@@ -53,10 +54,23 @@ import memmap.api.segment.SegmentSet;
 final class PmaLayer {
     final MemoryManager mm;
     final SegmentSet<Pma> set;
-    final FastPath fast = new FastPath();
+    final Tlb tlb = new Tlb();
     long curRSS;
-    /** Bumped (under activeMu) whenever a pma may change; the fast path trusts its entry only at the same version. */
-    long version;
+    /**
+     * Bumped (under activeMu, before the change) whenever an existing pma may lose a page, a
+     * permission or its backing; the {@link Tlb} trusts an entry only at the version it was
+     * filled at. Read without activeMu by {@link MemoryManager#read}'s lock-free path.
+     */
+    private volatile long version;
+    private static final java.lang.invoke.VarHandle VERSION;
+
+    static {
+        try {
+            VERSION = java.lang.invoke.MethodHandles.lookup().findVarHandle(PmaLayer.class, "version", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     /** Dirty tracking: the write logs attached, and the write protection they ask for. */
     final DirtyBits dirty = new DirtyBits(this);
     /** While a fork copies into this (new) address space, invalidations are queued here and replayed after. */
@@ -91,10 +105,34 @@ final class PmaLayer {
         });
     }
 
-    /** Locks activeMu to change pmas: the fast path's entry stops being trusted. */
+    /** Locks activeMu to change pmas: the TLB's entries stop being trusted. */
     void lockForChange() {
         mm.activeMu.lock();
-        version++;
+        retire();
+    }
+
+    /**
+     * Locks activeMu to translate: getPmas may add pmas, and retires the TLB itself where it
+     * changes one (copy-on-write, dirty bits, re-translation), so a page fault or a full-path
+     * copy leaves every other translation cached.
+     */
+    void lockToTranslate() {
+        mm.activeMu.lock();
+    }
+
+    /** The version the TLB's entries are checked against (see {@link #version}). */
+    long version() {
+        return version;
+    }
+
+    /**
+     * Retires every TLB entry. Requires activeMu; called before the change, and ordered before
+     * it (a full fence, then store-store), so a lock-free reader that sees any effect of the
+     * change also sees the new version when it checks again.
+     */
+    void retire() {
+        VERSION.getAndAdd(this, 1L);
+        java.lang.invoke.VarHandle.storeStoreFence();
     }
 
     /**
@@ -106,7 +144,7 @@ final class PmaLayer {
     void lockForChangeEagerly() {
         for (int i = 0; i < 4096; i++) {
             if (mm.activeMu.tryLock()) {
-                version++;
+                retire();
                 return;
             }
             Thread.onSpinWait();
@@ -140,8 +178,9 @@ final class PmaLayer {
      * <p>Postcondition: every page of {@code [ar.start(), result.end())} has a pma allowing
      * {@code at} (unless {@code at} is no access); callers copy through no page past it.
      *
-     * <p>Preconditions: mappingMu held; activeMu held via {@link #lockForChange}; the vma
-     * allows {@code at}.
+     * <p>Preconditions: mappingMu held; activeMu held (via {@link #lockToTranslate} or
+     * {@link #lockForChange}); the vma allows {@code at}. Retires the TLB before changing an
+     * existing pma; adding pmas leaves it.
      */
     Prepared getPmasLocked(Context ctx, Segment<Vma> vseg, AddrRange ar, AccessType at) {
         Vma vma = vseg.value();
@@ -154,10 +193,12 @@ final class PmaLayer {
             if (p != null) {
                 Pma pma = p.value();
                 if (at.write() && pma.needCOW()) {
+                    retire(); // the pages behind this pma change (taken over or copied)
                     if (takeOverLocked(p, vseg)) {
                         continue;
                     }
                     long copyEnd = Long.compareUnsigned(p.end(), end) < 0 ? p.end() : end;
+                    mm.pins.invalidateLocked(Pages.roundDown(pos), Pages.roundUp(copyEnd).value()); // read views of the shared page
                     MemmapError e = breakCopyOnWriteLocked(ctx, p, vseg, new AddrRange(pos, copyEnd));
                     if (e != null) {
                         return new Prepared(pos, e);
@@ -166,7 +207,9 @@ final class PmaLayer {
                 }
                 if (!pma.isPrivate() && !pma.translatePerms().supersetOf(vma.isPrivate() ? AccessType.READ : at)) {
                     // Translated for less than this access: drop it and translate again.
+                    retire();
                     Segment<Pma> q = set.isolate(p, pos, end);
+                    mm.pins.invalidateLocked(q.start(), q.end());
                     q.value().file().decRef(q.value().fileRange(q.length()));
                     curRSS -= q.length();
                     set.remove(q);
@@ -187,11 +230,11 @@ final class PmaLayer {
                             from = Long.compareUnsigned(gs, p.start()) > 0 ? gs : p.start();
                             upTo = Long.compareUnsigned(ge, p.end()) < 0 && Long.compareUnsigned(ge, vseg.start()) > 0 ? ge : p.end();
                         }
+                        retire();
                         Segment<Pma> q = set.isolate(p, from, upTo);
                         dirty.logWrittenLocked(vseg.start(), vma, from, upTo);
                         Pma w = q.value();
                         q.setValue(new Pma(w.file(), w.off(), w.translatePerms(), full, w.maxPerms(), false, w.isPrivate(), w.internal()));
-                        version++;
                         pos = upTo;
                         continue;
                     }
@@ -258,7 +301,7 @@ final class PmaLayer {
         return new Prepared(needEnd, null);
     }
 
-    private static AllocOpts allocOpts(Context ctx) {
+    static AllocOpts allocOpts(Context ctx) {
         return new AllocOpts(AllocationMode.CALLER_INDIRECT_COMMIT, AllocOpts.Direction.BOTTOM_UP, false, ctx.memCgId());
     }
 
@@ -450,6 +493,7 @@ final class PmaLayer {
                     continue;
                 }
                 p = set.isolate(p, ar.start(), ar.end());
+                mm.pins.invalidateLocked(p.start(), p.end());
                 long len = p.length();
                 p.value().file().decRef(p.value().fileRange(len));
                 curRSS -= len;
@@ -501,6 +545,7 @@ final class PmaLayer {
     void moveLocked(AddrRange from, long to) {
         lockForChange();
         try {
+            mm.pins.invalidateLocked(from.start(), from.end());
             List<long[]> ranges = new ArrayList<>();
             List<Pma> values = new ArrayList<>();
             set.removeRangeWith(from.start(), from.end(), p -> {
@@ -515,29 +560,6 @@ final class PmaLayer {
             }
         } finally {
             unlock();
-        }
-    }
-
-    /**
-     * Fork's half (gVisor's Fork, copying pmas): the private pmas of vma piece {@code v} become
-     * copy-on-write here (no write in effective or maximum permissions) and are shared with
-     * {@code child}, each page gaining a reference. Cached translations are not copied: the
-     * child translates for itself. Requires activeMu of both (this one via lockForChange).
-     */
-    void shareWithForkLocked(Context ctx, Segment<Vma> v, PmaLayer child) {
-        for (Segment<Pma> p = set.lowerBoundSegment(v.start()); p != null && Long.compareUnsigned(p.start(), v.end()) < 0;
-                p = p.nextSegment()) {
-            if (!p.value().isPrivate()) {
-                continue;
-            }
-            p = set.isolate(p, v.start(), v.end()); // a no-op while the invariant holds
-            Pma pma = p.value();
-            Pma shared = new Pma(pma.file(), pma.off(), pma.translatePerms(), pma.effectivePerms().withoutWrite(),
-                    pma.maxPerms().withoutWrite(), true, true, pma.internal());
-            p.setValue(shared);
-            pma.file().incRef(pma.fileRange(p.length()), ctx.memCgId());
-            child.set.insert(child.set.findGap(p.start()), p.start(), p.end(), shared.withInternal(null));
-            child.curRSS += p.length();
         }
     }
 
@@ -566,13 +588,24 @@ final class PmaLayer {
         if (rss != curRSS) {
             throw new IllegalStateException("curRSS = " + curRSS + " but the pmas cover " + rss);
         }
-        long[] hit = fast.validRange(version);
-        if (hit != null) {
-            Segment<Pma> p = set.findSegment(hit[0]);
-            if (p == null || Long.compareUnsigned(hit[1], p.end()) > 0 || !p.value().effectivePerms().equals(fast.perms())) {
-                throw new IllegalStateException("the fast path's entry [" + Pages.hex(hit[0]) + ", " + Pages.hex(hit[1])
-                        + ") is not one pma's with its permissions");
+        tlb.forEachValid(version, e -> {
+            for (long a = e.start(); Long.compareUnsigned(a, e.end()) < 0;) {
+                Segment<Pma> p = set.findSegment(a);
+                if (p == null || (e.writable() && !p.value().effectivePerms().write())
+                        || (e.readable() && !p.value().effectivePerms().read())) {
+                    throw new IllegalStateException("the TLB's entry [" + Pages.hex(e.start()) + ", " + Pages.hex(e.end())
+                            + ") is not backed by pmas with its permissions at " + Pages.hex(a));
+                }
+                BlockSeq internal = p.value().internal();
+                if (internal != null) {
+                    long at = internal.dropFirst(a - p.start()).head().address();
+                    if (at != e.segment().address() + (a - e.start())) {
+                        throw new IllegalStateException("the TLB's entry [" + Pages.hex(e.start()) + ", " + Pages.hex(e.end())
+                                + ") maps " + Pages.hex(a) + " elsewhere than its pma");
+                    }
+                }
+                a = p.end();
             }
-        }
+        });
     }
 }

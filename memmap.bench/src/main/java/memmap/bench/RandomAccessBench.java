@@ -1,0 +1,336 @@
+package memmap.bench;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.apache.lucene.store.IOContext;
+import org.apache.lucene.store.IndexInput;
+import org.apache.lucene.store.MMapDirectory;
+import org.apache.lucene.store.RandomAccessInput;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import memmap.anon.internal.MemfdMemoryFile;
+import memmap.api.AccessType;
+import memmap.api.Context;
+import memmap.api.MMapOpts;
+import memmap.api.MemmapException;
+import memmap.api.provider.Backing;
+import memmap.api.provider.BackingRequest;
+import memmap.hostfile.internal.HostFileProvider;
+import memmap.mm.internal.MemoryManager;
+
+/**
+ * Random access, the shape of an emulator's guest loads and stores and of a storage engine's
+ * point lookups: 8-byte reads at random 8-aligned offsets over a page-cache-hot host file
+ * mapped into an address space, and reads and writes over touched private anonymous memory,
+ * each next to the peers a user would pick instead, on the same bytes in the same run — raw
+ * {@code MemorySegment} on a {@code FileChannel.map} of the file (and on native memory for the
+ * anonymous side), Agrona's {@code UnsafeBuffer} on that mapping, Lucene's
+ * {@code MMapDirectory}. Targets (issue 14): memmap ≤ 2× raw at random; sequential 1 MiB reads
+ * ≥ 1.0× every peer. {@code size} 4 GiB is where cache and TLB misses dominate.
+ *
+ * <p>Offsets come from an xorshift generator inlined in the loop (no index array competing for
+ * the cache); every read value is summed into the result so nothing is optimised away.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@OperationsPerInvocation(RandomAccessBench.OPS)
+@Warmup(iterations = 4, time = 1)
+@Measurement(iterations = 7, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx1g", "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED"})
+public class RandomAccessBench {
+    static final int OPS = 1024;
+    static final int PIECE = 1 << 20;
+    static final Context CTX = Context.background();
+
+    /** The next xorshift64 state. */
+    static long next(long x) {
+        x ^= x << 13;
+        x ^= x >>> 7;
+        return x ^ (x << 17);
+    }
+
+    /** A page-cache-hot file of {@code size} bytes, mapped by memmap and by each peer. */
+    @State(Scope.Thread)
+    public static class FileState {
+        @Param({"268435456", "4294967296"})
+        public long size;
+
+        Path dir;
+        MemfdMemoryFile mf;
+        MemoryManager mm;
+        Backing backing;
+        long base;
+        Arena arena;
+        FileChannel channel;
+        MemorySegment channelMap;
+        UnsafeBuffer[] agrona;
+        MMapDirectory lucene;
+        IndexInput luceneInput;
+        RandomAccessInput luceneRandom;
+        MemorySegment eight;
+        MemorySegment piece;
+        UnsafeBuffer pieceBuffer;
+        byte[] pieceArray;
+        long mask;
+        long x = 0x9E3779B97F4A7C15L;
+        long seq;
+
+        @Setup(Level.Trial)
+        public void setup() throws IOException, MemmapException {
+            dir = Files.createTempDirectory("memmap-random-bench");
+            Path file = dir.resolve("data.bin");
+            byte[] chunk = new byte[PIECE];
+            for (int i = 0; i < PIECE; i++) {
+                chunk[i] = (byte) (i * 31 + 7);
+            }
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                for (long off = 0; off < size; off += PIECE) {
+                    ch.write(ByteBuffer.wrap(chunk), off);
+                }
+            }
+            mask = (size - 1) & ~7L;
+            arena = Arena.ofShared();
+            eight = arena.allocate(8, 8);
+            piece = arena.allocate(PIECE, 4096);
+            pieceBuffer = new UnsafeBuffer(piece.address(), PIECE);
+            pieceArray = new byte[PIECE];
+            mf = new MemfdMemoryFile("random-bench", 1L << 30, 1L << 30, 0, false);
+            mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, mf);
+            backing = new HostFileProvider(HostFileBench.config(), Map.of("component.id", 1L))
+                    .create(CTX, new BackingRequest.HostFile(file, false));
+            base = mm.mmap(CTX, backing.configure(MMapOpts.builder().length(size).perms(AccessType.READ)
+                    .maxPerms(AccessType.READ).build()));
+            channel = FileChannel.open(file, StandardOpenOption.READ);
+            channelMap = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            agrona = new UnsafeBuffer[(int) ((size + (1L << 30) - 1) >>> 30)];
+            for (int i = 0; i < agrona.length; i++) {
+                agrona[i] = new UnsafeBuffer(channelMap.address() + ((long) i << 30), (int) Math.min(1L << 30, size - ((long) i << 30)));
+            }
+            lucene = new MMapDirectory(dir);
+            luceneInput = lucene.openInput("data.bin", IOContext.DEFAULT);
+            luceneRandom = luceneInput.randomAccessSlice(0, size);
+            for (long off = 0; off < size; off += PIECE) { // page cache hot, every path's translations made
+                mm.read(CTX, base + off, piece);
+                MemorySegment.copy(channelMap, off, piece, 0, PIECE);
+                luceneRandom.readLong(off);
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() throws IOException {
+            luceneInput.close();
+            lucene.close();
+            mm.release(CTX);
+            backing.identity().decRef(CTX);
+            mf.release();
+            channel.close();
+            arena.close();
+            Files.deleteIfExists(dir.resolve("data.bin"));
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /** {@code size} bytes of private anonymous memory, every page touched, and as much native memory for raw. */
+    @State(Scope.Thread)
+    public static class AnonState {
+        @Param({"268435456", "4294967296"})
+        public long size;
+
+        MemfdMemoryFile mf;
+        MemoryManager mm;
+        long base;
+        Arena arena;
+        MemorySegment raw;
+        MemorySegment eight;
+        long mask;
+        long x = 0x9E3779B97F4A7C15L;
+
+        @Setup(Level.Trial)
+        public void setup() throws MemmapException {
+            mask = (size - 1) & ~7L;
+            mf = new MemfdMemoryFile("random-bench", 1L << 30, size + (1L << 30), 0, false);
+            mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, mf);
+            base = mm.mmap(CTX, MMapOpts.builder().length(size).isPrivate(true).build());
+            arena = Arena.ofShared();
+            eight = arena.allocate(8, 8);
+            raw = arena.allocate(size, 4096);
+            MemorySegment page = arena.allocate(4096, 4096);
+            page.fill((byte) 1);
+            for (long off = 0; off < size; off += 4096) { // every page touched on both sides
+                mm.write(CTX, base + off, page);
+                raw.set(ValueLayout.JAVA_BYTE, off, (byte) 1);
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            mm.release(CTX);
+            mf.release();
+            arena.close();
+        }
+    }
+
+    // ------------------------------------------------------------ random reads of the file
+
+    @Benchmark
+    public long fileMemmapRead(FileState s) {
+        long sum = 0;
+        long x = s.x;
+        for (int i = 0; i < OPS; i++) {
+            x = next(x);
+            s.mm.read(CTX, s.base + (x & s.mask), s.eight);
+            sum += s.eight.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+        }
+        s.x = x;
+        return sum;
+    }
+
+    @Benchmark
+    public long fileRawSegmentRead(FileState s) {
+        long sum = 0;
+        long x = s.x;
+        for (int i = 0; i < OPS; i++) {
+            x = next(x);
+            sum += s.channelMap.get(ValueLayout.JAVA_LONG_UNALIGNED, x & s.mask);
+        }
+        s.x = x;
+        return sum;
+    }
+
+    @Benchmark
+    public long fileAgronaRead(FileState s) {
+        long sum = 0;
+        long x = s.x;
+        for (int i = 0; i < OPS; i++) {
+            x = next(x);
+            long off = x & s.mask;
+            sum += s.agrona[(int) (off >>> 30)].getLong((int) (off & ((1 << 30) - 1)));
+        }
+        s.x = x;
+        return sum;
+    }
+
+    @Benchmark
+    public long fileLuceneRead(FileState s) throws IOException {
+        long sum = 0;
+        long x = s.x;
+        for (int i = 0; i < OPS; i++) {
+            x = next(x);
+            sum += s.luceneRandom.readLong(x & s.mask);
+        }
+        s.x = x;
+        return sum;
+    }
+
+    // ------------------------------------------------------------ sequential 1 MiB reads of the file
+
+    @Benchmark
+    @OperationsPerInvocation(1)
+    public long fileMemmapSequential1MiB(FileState s) {
+        long off = s.seq;
+        s.seq = (off + PIECE) & (s.size - 1);
+        return s.mm.read(CTX, s.base + off, s.piece).n();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(1)
+    public long fileRawSegmentSequential1MiB(FileState s) {
+        long off = s.seq;
+        s.seq = (off + PIECE) & (s.size - 1);
+        MemorySegment.copy(s.channelMap, off, s.piece, 0, PIECE);
+        return off;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(1)
+    public long fileAgronaSequential1MiB(FileState s) {
+        long off = s.seq;
+        s.seq = (off + PIECE) & (s.size - 1);
+        s.agrona[(int) (off >>> 30)].getBytes((int) (off & ((1 << 30) - 1)), s.pieceBuffer, 0, PIECE);
+        return off;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(1)
+    public long fileLuceneSequential1MiB(FileState s) throws IOException {
+        long off = s.seq;
+        s.seq = (off + PIECE) & (s.size - 1);
+        s.luceneInput.seek(off);
+        s.luceneInput.readBytes(s.pieceArray, 0, PIECE);
+        return off;
+    }
+
+    // ------------------------------------------------------------ random reads and writes of anonymous memory
+
+    @Benchmark
+    public long anonMemmapRead(AnonState s) {
+        long sum = 0;
+        long x = s.x;
+        for (int i = 0; i < OPS; i++) {
+            x = next(x);
+            s.mm.read(CTX, s.base + (x & s.mask), s.eight);
+            sum += s.eight.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+        }
+        s.x = x;
+        return sum;
+    }
+
+    @Benchmark
+    public long anonRawSegmentRead(AnonState s) {
+        long sum = 0;
+        long x = s.x;
+        for (int i = 0; i < OPS; i++) {
+            x = next(x);
+            sum += s.raw.get(ValueLayout.JAVA_LONG_UNALIGNED, x & s.mask);
+        }
+        s.x = x;
+        return sum;
+    }
+
+    @Benchmark
+    public long anonMemmapWrite(AnonState s) {
+        long x = s.x;
+        for (int i = 0; i < OPS; i++) {
+            x = next(x);
+            s.eight.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, x);
+            s.mm.write(CTX, s.base + (x & s.mask), s.eight);
+        }
+        s.x = x;
+        return x;
+    }
+
+    @Benchmark
+    public long anonRawSegmentWrite(AnonState s) {
+        long x = s.x;
+        for (int i = 0; i < OPS; i++) {
+            x = next(x);
+            s.raw.set(ValueLayout.JAVA_LONG_UNALIGNED, x & s.mask, x);
+        }
+        s.x = x;
+        return x;
+    }
+}
