@@ -7,9 +7,11 @@ import java.util.function.Consumer;
 /**
  * A pinned range of an address space (gVisor's {@code mm.Pin}/{@code Unpin} with the internal
  * mappings of what it pins; Linux's {@code pin_user_pages} with an MMU notifier; rust-vmm's
- * {@code GuestMemory::get_slice}): the memory that backed the range when it was pinned, as
- * {@link MemorySegment}s the holder reads and writes directly, at the speed of the memory, until
- * it {@linkplain #close closes} the view. Obtain one from {@link AddressSpace#pin}.
+ * {@code GuestMemory::get_slice}): the memory that backed the range when it was pinned, as one
+ * contiguous {@link MemorySegment} ({@link #segment()}) the holder reads and writes directly,
+ * at the speed of the memory, until it {@linkplain #close closes} the view — however many
+ * mappings, files or chunks the range spans (they are mapped side by side for the view). Obtain
+ * one from {@link AddressSpace#pin}.
  *
  * <p><b>Pages stay.</b> The view holds a reference on every page it shows: munmap, mprotect,
  * mremap, madvise, invalidation, truncation through memmap, copy-on-write and hot swap only
@@ -41,10 +43,10 @@ import java.util.function.Consumer;
 @org.osgi.annotation.versioning.ProviderType
 public interface PinnedView extends AutoCloseable {
     /**
-     * One contiguous piece of a view.
+     * A run of a view's pages that may fault, or may not: the view split where that changes.
      *
      * @param range the addresses the piece covers
-     * @param segment the memory behind them, {@code range.length()} bytes, readable, and
+     * @param segment the memory behind them (a slice of {@link #segment()}), readable, and
      *     writable if the view was pinned for writing
      * @param mayFault whether a page of it may fault (a host file others can truncate)
      */
@@ -61,10 +63,17 @@ public interface PinnedView extends AutoCloseable {
     List<Piece> pieces();
 
     /**
-     * The memory behind {@code [addr, addr + length)}: a slice of the one piece that holds it.
+     * The memory behind the whole view: byte {@code i} is address {@code range().start() + i}.
+     * Read-only unless the view was pinned for writing; inaccessible once it is closed.
      *
-     * @throws IllegalArgumentException if the range leaves the view or spans two pieces (the
-     *     message names the range)
+     * @throws IllegalStateException if the view is closed
+     */
+    MemorySegment segment();
+
+    /**
+     * The memory behind {@code [addr, addr + length)}: a slice of {@link #segment()}.
+     *
+     * @throws IllegalArgumentException if the range leaves the view (the message names it)
      * @throws IllegalStateException if the view is closed
      */
     MemorySegment segment(long addr, long length);

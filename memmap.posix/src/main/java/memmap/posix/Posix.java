@@ -34,6 +34,9 @@ public final class Posix {
     public static final int MAP_SHARED = 0x01;
     public static final int MAP_PRIVATE = 0x02;
     public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_FIXED = 0x10;
+    public static final int MAP_NORESERVE = 0x4000;
+    public static final int PROT_NONE = 0x0;
     public static final int MADV_POPULATE_WRITE = 23;
     public static final int MS_ASYNC = 1;
     public static final int MS_SYNC = 4;
@@ -242,6 +245,24 @@ public final class Posix {
                 throw failure("mmap(" + length + ")");
             }
             return addr.reinterpret(length);
+        } catch (MemmapException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code mmap(at, length, prot, flags | MAP_FIXED, fd, offset)}: replaces the pages at
+     * {@code at} (the caller's own reservation, see {@link #mmap}) with a mapping of
+     * {@code fd}. Same ownership rule as {@link #mmap}.
+     */
+    public static void mmapFixed(MemorySegment at, long length, int prot, int flags, int fd, long offset) throws MemmapException {
+        try {
+            MemorySegment addr = (MemorySegment) MMAP.invokeExact(CAPTURE_BUFFER.get(), at, length, prot, flags | MAP_FIXED, fd, offset);
+            if (addr.address() == -1L) {
+                throw failure("mmap(" + Long.toHexString(at.address()) + ", " + length + ", MAP_FIXED, fd " + fd + ", offset " + offset + ")");
+            }
         } catch (MemmapException e) {
             throw e;
         } catch (Throwable t) {

@@ -25,6 +25,7 @@ import memmap.api.PinnedView;
 import memmap.api.safemem.Block;
 import memmap.api.safemem.BlockSeq;
 import memmap.api.segment.Segment;
+import memmap.posix.Posix;
 
 /**
  * Pinned views of one address space (gVisor's {@code mm.Pin}/{@code Unpin}; Linux's
@@ -71,7 +72,7 @@ final class Pins {
         AccessType access = at.intersect(AccessType.READ_WRITE);
         Arena arena = Arena.ofShared();
         List<Ref> refs = new ArrayList<>();
-        List<PinnedView.Piece> pieces = new ArrayList<>();
+        List<Part> parts = new ArrayList<>();
         mm.mappingMu.readLock().lock();
         try {
             mm.pmas.lockToTranslate();
@@ -114,16 +115,17 @@ final class Pins {
                         }
                         pma.file().incRef(fr, ctx.memCgId());
                         refs.add(new Ref(pma.file(), fr));
-                        long a = pos;
-                        for (BlockSeq s = bs; !s.isEmpty(); s = s.tail()) {
-                            Block b = s.head();
-                            pieces.add(piece(a, b, arena, access.write()));
-                            a += b.length();
+                        boolean mayFault = false;
+                        for (BlockSeq b = bs; !b.isEmpty(); b = b.tail()) {
+                            mayFault |= b.head().needSafecopy();
                         }
+                        parts.add(new Part(pos, e, pma.file(), fr, mayFault));
                         pos = e;
                     }
                 }
-                View view = new View(this, new AddrRange(addr, end), access, trim(pieces, addr, end), refs, arena);
+                List<PinnedView.Piece> pieces = map(parts, access, arena, addr, end);
+                MemorySegment all = pieces.getFirst().segment().reinterpret(end - addr); // the pieces are one mapping, in order
+                View view = new View(this, new AddrRange(addr, end), access, pieces, all, refs, arena);
                 open.add(view);
                 if (access.write()) {
                     relogLocked(view.pages());
@@ -141,19 +143,53 @@ final class Pins {
         }
     }
 
-    private static PinnedView.Piece piece(long addr, Block b, Arena arena, boolean write) {
-        MemorySegment seg = MemorySegment.ofAddress(b.address()).reinterpret(b.length(), arena, null);
-        return new PinnedView.Piece(new AddrRange(addr, addr + b.length()), write ? seg : seg.asReadOnly(), b.needSafecopy());
+    /** A contiguous part of a view: pages {@code [start, end)} are {@code range} of {@code file}. */
+    private record Part(long start, long end, MemmapFile file, FileRange range, boolean mayFault) {
     }
 
-    /** The pieces cut to exactly {@code [start, end)}. */
-    private static List<PinnedView.Piece> trim(List<PinnedView.Piece> pieces, long start, long end) {
-        List<PinnedView.Piece> out = new ArrayList<>(pieces.size());
-        for (PinnedView.Piece p : pieces) {
-            long s = Long.compareUnsigned(p.range().start(), start) > 0 ? p.range().start() : start;
-            long e = Long.compareUnsigned(p.range().end(), end) < 0 ? p.range().end() : end;
+    /**
+     * The view's memory as one contiguous host mapping: a reservation of its pages with each
+     * part's file range mapped over it (MAP_SHARED of the file's data descriptor: the very
+     * pages the address space maps), unmapped when {@code arena} closes. One segment, however
+     * many pmas, chunks or files the range spans: the holder indexes it directly.
+     */
+    private static List<PinnedView.Piece> map(List<Part> parts, AccessType access, Arena arena, long start, long end)
+            throws MemmapException {
+        long base = parts.getFirst().start();
+        long len = parts.getLast().end() - base;
+        int prot = access.write() ? Posix.PROT_READ | Posix.PROT_WRITE : Posix.PROT_READ;
+        MemorySegment reserved = Posix.mmap(len, Posix.PROT_NONE, Posix.MAP_PRIVATE | Posix.MAP_ANONYMOUS | Posix.MAP_NORESERVE, -1, 0);
+        try {
+            for (Part p : parts) {
+                Posix.mmapFixed(MemorySegment.ofAddress(reserved.address() + (p.start() - base)), p.end() - p.start(), prot,
+                        Posix.MAP_SHARED, p.file().dataFd(p.range()), p.range().start());
+            }
+        } catch (MemmapException | RuntimeException e) {
+            Posix.munmap(reserved, len);
+            throw e;
+        }
+        MemorySegment whole = MemorySegment.ofAddress(reserved.address()).reinterpret(len, arena, s -> {
+            try {
+                Posix.munmap(s, len);
+            } catch (MemmapException e) {
+                LOG.log(System.Logger.Level.WARNING, "memmap.mm: unmapping a closed pinned view failed: " + e.getMessage());
+            }
+        });
+        if (!access.write()) {
+            whole = whole.asReadOnly();
+        }
+        List<PinnedView.Piece> out = new ArrayList<>(parts.size());
+        for (Part p : parts) {
+            long s = Long.compareUnsigned(p.start(), start) > 0 ? p.start() : start;
+            long e = Long.compareUnsigned(p.end(), end) < 0 ? p.end() : end;
             if (Long.compareUnsigned(s, e) < 0) {
-                out.add(new PinnedView.Piece(new AddrRange(s, e), p.segment().asSlice(s - p.range().start(), e - s), p.mayFault()));
+                PinnedView.Piece last = out.isEmpty() ? null : out.getLast();
+                if (last != null && last.mayFault() == p.mayFault()) { // one piece per run of equal mayFault
+                    out.set(out.size() - 1, new PinnedView.Piece(new AddrRange(last.range().start(), e),
+                            whole.asSlice(last.range().start() - base, e - last.range().start()), p.mayFault()));
+                } else {
+                    out.add(new PinnedView.Piece(new AddrRange(s, e), whole.asSlice(s - base, e - s), p.mayFault()));
+                }
             }
         }
         return List.copyOf(out);
@@ -244,17 +280,19 @@ final class Pins {
         private final AddrRange range;
         private final AccessType access;
         private final List<Piece> pieces;
+        private final MemorySegment all;
         private final List<Ref> refs;
         private final Arena arena;
         private final CopyOnWriteArrayList<Consumer<AddrRange>> listeners = new CopyOnWriteArrayList<>();
         private final AtomicBoolean closed = new AtomicBoolean();
         private volatile boolean stale;
 
-        View(Pins owner, AddrRange range, AccessType access, List<Piece> pieces, List<Ref> refs, Arena arena) {
+        View(Pins owner, AddrRange range, AccessType access, List<Piece> pieces, MemorySegment all, List<Ref> refs, Arena arena) {
             this.owner = owner;
             this.range = range;
             this.access = access;
             this.pieces = pieces;
+            this.all = all;
             this.refs = refs;
             this.arena = arena;
         }
@@ -290,21 +328,24 @@ final class Pins {
         }
 
         @Override
+        public MemorySegment segment() {
+            if (closed.get()) {
+                throw new IllegalStateException("the view of " + range + " is closed");
+            }
+            return all;
+        }
+
+        @Override
         public MemorySegment segment(long addr, long length) {
             if (closed.get()) {
                 throw new IllegalStateException("the view of " + range + " is closed");
             }
             long end = addr + length;
-            for (Piece p : pieces) {
-                if (Long.compareUnsigned(addr, p.range().start()) >= 0 && Long.compareUnsigned(addr, p.range().end()) < 0) {
-                    if (Long.compareUnsigned(end, addr) < 0 || Long.compareUnsigned(end, p.range().end()) > 0) {
-                        break;
-                    }
-                    return p.segment().asSlice(addr - p.range().start(), length);
-                }
+            if (Long.compareUnsigned(addr, range.start()) < 0 || Long.compareUnsigned(end, addr) < 0
+                    || Long.compareUnsigned(end, range.end()) > 0) {
+                throw new IllegalArgumentException("[" + Pages.hex(addr) + ", +" + Long.toUnsignedString(length) + ") is not inside the view of " + range);
             }
-            throw new IllegalArgumentException("[" + Pages.hex(addr) + ", +" + Long.toUnsignedString(length) + ") is not inside one piece of the view of "
-                    + range + " (pieces " + pieces.stream().map(Piece::range).toList() + ")");
+            return all.asSlice(addr - range.start(), length);
         }
 
         @Override

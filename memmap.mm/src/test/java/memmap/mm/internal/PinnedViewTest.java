@@ -260,6 +260,33 @@ class PinnedViewTest extends TwoAnonymousProviders {
     }
 
     @Test
+    void aViewAcrossMappingsAndFilesIsOneSegment() throws Exception {
+        MemoryManager mm = mm();
+        long a = mm.mmap(CTX, MMapOpts.builder().length(4 * P).isPrivate(true).build());
+        Path f = Files.write(dir.resolve("two"), new byte[(int) (2 * P)]);
+        int fd = Posix.open(f.toString(), Posix.O_RDWR | Posix.O_CLOEXEC, 0);
+        FdMappable file = new FdMappableCache().get(fd, Posix.fstat(fd), f.toString(), true, true, true);
+        mm.mmap(CTX, MMapOpts.builder().addr(a + 2 * P).fixed(true).unmap(true).length(2 * P).mappable(file).mappingIdentity(file).build());
+        put(mm, a + 8, 1);
+        put(mm, a + 3 * P, 2);
+        try (PinnedView v = mm.pin(CTX, a + 8, 4 * P - 16, AccessType.READ, false)) {
+            MemorySegment all = v.segment();
+            assertEquals(4 * P - 16, all.byteSize());
+            assertEquals(1, all.get(LONG, 0), "byte 0 is the view's first address");
+            assertEquals(2, all.get(LONG, 3 * P - 8), "the file's page, side by side with the anonymous ones");
+            assertEquals(2, v.pieces().size(), "memory that cannot fault, then a file's that may");
+            assertFalse(v.pieces().get(0).mayFault());
+            assertTrue(v.pieces().get(1).mayFault());
+            assertEquals(a + 2 * P, v.pieces().get(1).range().start());
+            assertThrows(IllegalArgumentException.class, () -> all.set(LONG, 0, 5), "read-only");
+            put(mm, a + 3 * P, 3);
+            assertEquals(3, all.get(LONG, 3 * P - 8), "the same page as the address space's");
+        }
+        mm.release(CTX);
+        file.decRef(CTX);
+    }
+
+    @Test
     void badInputPinsNothing() throws Exception {
         MemoryManager mm = mm();
         long a = mm.mmap(CTX, MMapOpts.builder().length(2 * P).isPrivate(true).build());
