@@ -218,6 +218,30 @@ public final class MappingSet {
     }
 
     /**
+     * The parts of {@code mr} that some writable mapping covers, ascending and merged: what a
+     * writer can still dirty (msync cleans the rest, gVisor's KeepDirty per part).
+     */
+    public List<MappableRange> writableRanges(MappableRange mr) {
+        List<MappableRange> out = new ArrayList<>();
+        set.visitRange(mr.start(), mr.end(), seg -> {
+            for (MappingOfRange m : seg.value()) {
+                if (m.writable()) {
+                    MappableRange r = new MappableRange(seg.start(), seg.end()).intersect(mr);
+                    MappableRange last = out.isEmpty() ? null : out.getLast();
+                    if (last != null && last.end() == r.start()) {
+                        out.set(out.size() - 1, new MappableRange(last.start(), r.end()));
+                    } else {
+                        out.add(r);
+                    }
+                    break;
+                }
+            }
+            return true;
+        });
+        return out;
+    }
+
+    /**
      * One segment: a range of offsets and its mappings.
      *
      * @param range the offsets

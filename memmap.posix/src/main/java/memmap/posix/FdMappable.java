@@ -1,5 +1,6 @@
 package memmap.posix;
 
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
 import memmap.api.AccessType;
@@ -278,8 +279,9 @@ public final class FdMappable implements Resizable, MappingIdentity {
     }
 
     /**
-     * Forces the dirty parts of {@code mr} to storage. Ranges that no writable mapping can
-     * dirty again become clean; the others stay dirty (gVisor's KeepDirty).
+     * Forces the dirty parts of {@code mr} to storage. Every part that no writable mapping can
+     * dirty again becomes clean; the parts a writable mapping covers stay dirty (gVisor's
+     * KeepDirty, part by part).
      */
     @Override
     public void msync(Context ctx, MappableRange mr) throws MemmapException {
@@ -304,8 +306,12 @@ public final class FdMappable implements Resizable, MappingIdentity {
             dataMu.lock();
             try {
                 for (MappableRange r : toSync) {
-                    if (!mappings.hasWritableMapping(r)) {
-                        dirty.removeRange(r.start(), r.end());
+                    // Each part no writable mapping can dirty again is clean now; the parts a
+                    // writable mapping covers stay dirty (gVisor cleans per part, not per range).
+                    List<MappableRange> keep = mappings.writableRanges(r);
+                    dirty.removeRange(r.start(), r.end());
+                    for (MappableRange k : keep) {
+                        dirty.add(k.start(), k.end(), Boolean.TRUE);
                     }
                 }
             } finally {

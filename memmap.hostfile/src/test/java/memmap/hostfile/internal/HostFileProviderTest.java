@@ -171,6 +171,30 @@ class HostFileProviderTest {
         }
     }
 
+    /** The case: a 2-page dirty range, a writable mapping of its second page only. */
+    @Test
+    void msyncCleansEachPartNoWritableMappingCanStillChange() throws Exception {
+        Path f = file("parts", 4, (byte) 0);
+        Backing b = provider("").create(CTX, new BackingRequest.HostFile(f, true));
+        FdMappable m = (FdMappable) b.mappable();
+        try {
+            translate(b, new MappableRange(0, 2 * P), new MappableRange(0, 2 * P), AccessType.WRITE);
+            assertEquals(2 * P, m.dirtyBytes());
+            Recorder ms = new Recorder();
+            m.addMapping(CTX, ms, new AddrRange(0x40000, 0x41000), P, true); // the second page, writable
+            Recorder ro = new Recorder();
+            m.addMapping(CTX, ro, new AddrRange(0x50000, 0x52000), 0, false); // both pages, read-only
+            b.identity().msync(CTX, new MappableRange(0, 4 * P));
+            assertEquals(P, m.dirtyBytes(), "the first page is clean, the writably mapped second stays dirty");
+            m.removeMapping(CTX, ms, new AddrRange(0x40000, 0x41000), P, true);
+            b.identity().msync(CTX, new MappableRange(0, 4 * P));
+            assertEquals(0, m.dirtyBytes());
+            m.removeMapping(CTX, ro, new AddrRange(0x50000, 0x52000), 0, false);
+        } finally {
+            b.identity().decRef(CTX);
+        }
+    }
+
     @Test
     void identityIsThePathDeviceAndInode() throws Exception {
         Path f = file("ident", 1, (byte) 0);
