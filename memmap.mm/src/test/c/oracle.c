@@ -129,6 +129,33 @@ static void serve(void) {
                 }
             }
             fprintf(out, "ok %d\n", faulted);
+        } else if (!strcmp(cmd, "mincore")) {
+            unsigned long len = hx(a2), pages = (len + PAGE - 1) / PAGE;
+            if (mincore((void *) hx(a1), len, buf)) reply_err();
+            else {
+                fprintf(out, "ok ");
+                for (unsigned long i = 0; i < pages; i++) fprintf(out, "%02x", buf[i] & 1);
+                fprintf(out, "\n");
+            }
+        } else if (!strcmp(cmd, "fread") || !strcmp(cmd, "fwrite")) {
+            /* ptrace's and /proc/[pid]/mem's access: FOLL_FORCE */
+            int fd = open("/proc/self/mem", O_RDWR);
+            unsigned long addr = hx(a1);
+            ssize_t r;
+            if (!strcmp(cmd, "fread")) {
+                r = pread(fd, buf, hx(a2), (off_t) addr);
+                if (r < 0) reply_err();
+                else {
+                    fprintf(out, "ok %lx ", (unsigned long) r);
+                    for (ssize_t i = 0; i < r; i++) fprintf(out, "%02x", buf[i]);
+                    fprintf(out, "\n");
+                }
+            } else {
+                int n = unhex(a2, buf);
+                r = pwrite(fd, buf, (size_t) n, (off_t) addr);
+                if (r < 0) reply_err(); else fprintf(out, "ok %lx\n", (unsigned long) r);
+            }
+            close(fd);
         } else if (!strcmp(cmd, "ftruncate")) {
             if (ftruncate(fds[atoi(a1)], (off_t) hx(a2))) reply_err(); else fprintf(out, "ok\n");
         } else if (!strcmp(cmd, "pwrite")) {

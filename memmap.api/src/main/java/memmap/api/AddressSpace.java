@@ -52,6 +52,18 @@ public interface AddressSpace extends MappingSpace {
     /** mremap; returns the mapping's address afterwards. */
     long mremap(Context ctx, long oldAddr, long oldSize, long newSize, MRemapMove move, long newAddr) throws MemmapException;
 
+    /**
+     * mincore: one byte per page of {@code [addr, addr + length)} (length rounded up to whole
+     * pages), 1 if the page is resident: a page of anonymous memory is resident once it has
+     * memory (touched, or filled ahead with a touched neighbour: memmap's fill-ahead makes this
+     * a superset of what Linux would report); a page of a file mapping is always reported
+     * resident, as gVisor reports every mapped page (the host page cache is not consulted).
+     *
+     * @throws MemmapException EINVAL if {@code addr} is not page-aligned; ENOMEM if the range
+     *     wraps or holds an unmapped page (the message names it)
+     */
+    byte[] mincore(Context ctx, long addr, long length) throws MemmapException;
+
     /** mprotect. */
     void mprotect(Context ctx, long addr, long length, AccessType perms) throws MemmapException;
 

@@ -158,6 +158,57 @@ final class AttributeCalls {
         });
     }
 
+    /**
+     * mincore (Linux's mm/mincore.c checks: an unaligned address is EINVAL, a range past the
+     * address space or holding a hole ENOMEM, length 0 nothing): 1 for a page of a file
+     * mapping (gVisor reports every mapped page resident) or of anonymous memory that has a
+     * pma, 0 for anonymous memory never backed.
+     */
+    byte[] mincore(Context ctx, long addr, long length) throws MemmapException {
+        if (Pages.pageOffset(addr) != 0) {
+            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
+        }
+        Pages.Rounded end = Pages.roundUp(addr + length);
+        if (Long.compareUnsigned(addr + length, addr) < 0 || !end.ok() || Long.compareUnsigned(end.value(), mm.layout().maxAddr()) > 0) {
+            throw Errno.ENOMEM.exception("[" + Pages.hex(addr) + ", +" + Long.toUnsignedString(length) + ") is past the address space");
+        }
+        long n = (end.value() - addr) / Pages.PAGE_SIZE;
+        if (n > Integer.MAX_VALUE - 8) {
+            throw Errno.ENOMEM.exception("length = " + Long.toUnsignedString(length) + ": more pages than one array holds");
+        }
+        byte[] vec = new byte[(int) n];
+        mm.mappingMu.readLock().lock();
+        try {
+            long pos = addr;
+            while (Long.compareUnsigned(pos, end.value()) < 0) {
+                Segment<Vma> v = vmas().set.findSegment(pos);
+                if (v == null) {
+                    throw Errno.ENOMEM.exception(Pages.hex(pos) + " is not mapped");
+                }
+                long e = Long.compareUnsigned(v.end(), end.value()) < 0 ? v.end() : end.value();
+                if (v.value().mappable() != null) {
+                    java.util.Arrays.fill(vec, (int) ((pos - addr) / Pages.PAGE_SIZE), (int) ((e - addr) / Pages.PAGE_SIZE), (byte) 1);
+                } else {
+                    mm.pmas.lockToTranslate();
+                    try {
+                        for (Segment<Pma> p = mm.pmas.set.lowerBoundSegment(pos); p != null && Long.compareUnsigned(p.start(), e) < 0;
+                                p = p.nextSegment()) {
+                            long s = Long.compareUnsigned(p.start(), pos) > 0 ? p.start() : pos;
+                            long t = Long.compareUnsigned(p.end(), e) < 0 ? p.end() : e;
+                            java.util.Arrays.fill(vec, (int) ((s - addr) / Pages.PAGE_SIZE), (int) ((t - addr) / Pages.PAGE_SIZE), (byte) 1);
+                        }
+                    } finally {
+                        mm.pmas.unlock();
+                    }
+                }
+                pos = e;
+            }
+        } finally {
+            mm.mappingMu.readLock().unlock();
+        }
+        return vec;
+    }
+
     /** MADV_DONTNEED: no vma changes, every pma of the mapped parts goes. */
     private VmaLayer.Coverage dontNeedLocked(AddrRange ar) throws MemmapException {
         long pos = ar.start();

@@ -185,6 +185,12 @@ public final class MemoryManager implements AddressSpace {
      *     vmas keep their new permissions)
      */
     @Override
+    public byte[] mincore(Context ctx, long addr, long length) throws MemmapException {
+        java.util.Objects.requireNonNull(ctx, "ctx = null");
+        return attributes.mincore(ctx, addr, length);
+    }
+
+    @Override
     public void mprotect(Context ctx, long addr, long length, AccessType perms) throws MemmapException {
         java.util.Objects.requireNonNull(ctx, "ctx = null");
         java.util.Objects.requireNonNull(perms, "perms = null");

@@ -49,6 +49,13 @@ final class Differential {
                     true,
                     m -> m.step().op() == Op.MADVISE && java.util.Set.of(0, 1, 2, 3).contains(m.step().prot())
                             && m.kernel().equals("err 12") && m.memmap().equals("ok")),
+            new Justified("mincore-fill-ahead-and-files",
+                    "memmap gives private anonymous memory pages up to a huge page around a fault (as gVisor's getPMAsLocked"
+                            + " does), so they are resident before Linux faults them in; file pages are reported resident as gVisor"
+                            + " reports every mapped page (sys_mmap.go Mincore). What Linux reports resident memmap must too",
+                    true,
+                    m -> m.step().op() == Op.MINCORE && m.kernel().startsWith("ok ") && m.memmap().startsWith("ok ")
+                            && residentSubset(m.kernel().substring(3), m.memmap().substring(3))),
             new Justified("mremap-looks-up-the-vma-first",
                     "gVisor pkg/sentry/mm/syscalls.go MRemap: \"All cases require that a vma exists at oldAddr\" is EFAULT"
                             + " before the MREMAP_FIXED checks (overlap, alignment: EINVAL); Linux's check_mremap_params checks those first",
@@ -68,6 +75,19 @@ final class Differential {
                     false,
                     m -> m.step().op() == Op.MREMAP && m.mapsOnly() && m.kernel().startsWith("err")
                             && (m.step().flags() & MREMAP_FIXED) != 0));
+
+    /** Whether every page resident in {@code kernel} (a mincore vector in hex) is resident in {@code memmap}. */
+    static boolean residentSubset(String kernel, String memmap) {
+        if (kernel.length() != memmap.length()) {
+            return false;
+        }
+        for (int i = 1; i < kernel.length(); i += 2) {
+            if (kernel.charAt(i) == '1' && memmap.charAt(i) != '1') {
+                return false;
+            }
+        }
+        return true;
+    }
 
     private final Path oracle;
     private final Backings backings;

@@ -24,13 +24,15 @@ final class OracleProgram {
     static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
     static final int MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
 
-    enum Op { MMAP, MUNMAP, MPROTECT, MREMAP, MADVISE, MSYNC, READ, WRITE, PROBE, FORK, EXIT, TRUNCATE, PWRITE }
+    enum Op { MMAP, MUNMAP, MPROTECT, MREMAP, MADVISE, MSYNC, READ, WRITE, PROBE, FORK, EXIT, TRUNCATE, PWRITE, MINCORE, FREAD, FWRITE }
 
     /**
      * One step. Fields by op: MMAP addr len prot flags slot(-1 anonymous) off; MUNMAP addr len;
      * MPROTECT addr len prot; MREMAP addr len len2 flags addr2; MADVISE addr len advice(in
      * prot); MSYNC addr len flags; READ addr len; WRITE addr len seed; PROBE addr write(in
-     * prot); TRUNCATE slot len; PWRITE slot off len seed. {@code proc} indexes the live processes.
+     * prot); TRUNCATE slot len; PWRITE slot off len seed; MINCORE addr len; FREAD addr len and
+     * FWRITE addr len seed (ptrace's I/O, ignoring permissions). {@code proc} indexes the live
+     * processes.
      */
     record Step(Op op, int proc, long addr, long len, int prot, int flags, int slot, long off, long len2, long addr2, long seed) {
         @Override
@@ -51,11 +53,14 @@ final class OracleProgram {
                 case EXIT -> p + "exit()";
                 case TRUNCATE -> String.format("ftruncate(file%d, %#x)", slot, len);
                 case PWRITE -> String.format("pwrite(file%d, off=%#x, %#x bytes, seed=%d)", slot, off, len, seed);
+                case MINCORE -> p + String.format("mincore(%#x, %#x)", addr, len);
+                case FREAD -> p + String.format("read /proc/self/mem(%#x, %#x)", addr, len);
+                case FWRITE -> p + String.format("write /proc/self/mem(%#x, %#x, seed=%d)", addr, len, seed);
             };
         }
     }
 
-    /** The bytes a WRITE or PWRITE step writes. */
+    /** The bytes a WRITE, FWRITE or PWRITE step writes. */
     static byte[] data(Step s) {
         byte[] b = new byte[(int) s.len()];
         new Random(s.seed()).nextBytes(b);
@@ -102,13 +107,21 @@ final class OracleProgram {
             } else if (k < 61) {
                 int[] flags = {MS_SYNC, MS_ASYNC, MS_SYNC | MS_INVALIDATE, MS_ASYNC | MS_INVALIDATE, 0};
                 s = new Step(Op.MSYNC, proc, page(r, WINDOW_PAGES), pages(r, 6), 0, flags[r.nextInt(flags.length)], 0, 0, 0, 0, 0);
-            } else if (k < 74) {
+            } else if (k < 71) {
                 s = new Step(Op.READ, proc, WINDOW + r.nextLong(WINDOW_PAGES * P - 16), 1 + r.nextInt((int) (3 * P)), 0, 0, 0, 0, 0, 0, 0);
-            } else if (k < 88) {
+            } else if (k < 74) {
+                s = new Step(Op.FREAD, proc, WINDOW + r.nextLong(WINDOW_PAGES * P - 16), 1 + r.nextInt((int) (3 * P)), 0, 0, 0, 0, 0, 0, 0);
+            } else if (k < 85) {
                 s = new Step(Op.WRITE, proc, WINDOW + r.nextLong(WINDOW_PAGES * P - 16), 1 + r.nextInt((int) (2 * P)), 0, 0, 0, 0, 0, 0,
                         r.nextLong());
-            } else if (k < 92) {
+            } else if (k < 88) {
+                s = new Step(Op.FWRITE, proc, WINDOW + r.nextLong(WINDOW_PAGES * P - 16), 1 + r.nextInt((int) (2 * P)), 0, 0, 0, 0, 0, 0,
+                        r.nextLong());
+            } else if (k < 90) {
                 s = new Step(Op.PROBE, proc, WINDOW + r.nextLong(WINDOW_PAGES * P), 0, r.nextInt(2), 0, 0, 0, 0, 0, 0);
+            } else if (k < 92) {
+                long addr = r.nextInt(8) == 0 ? WINDOW + r.nextLong(WINDOW_PAGES * P) : page(r, WINDOW_PAGES);
+                s = new Step(Op.MINCORE, proc, addr, r.nextInt(8 * (int) P), 0, 0, 0, 0, 0, 0, 0);
             } else if (k < 95) {
                 if (withFork && procs < MAX_PROCS) {
                     s = new Step(Op.FORK, proc, 0, 0, 0, 0, 0, 0, 0, 0, 0);

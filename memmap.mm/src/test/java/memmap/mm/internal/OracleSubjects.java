@@ -23,6 +23,7 @@ import memmap.api.AccessType;
 import memmap.api.BusError;
 import memmap.api.Context;
 import memmap.api.FaultException;
+import memmap.api.IoOpts;
 import memmap.api.IoResult;
 import memmap.api.MAdvice;
 import memmap.api.MMapOpts;
@@ -146,6 +147,18 @@ final class OracleSubjects {
                         } catch (FaultException e) {
                             return "ok " + (e.signal() == FaultException.Signal.SIGBUS ? 7 : 11);
                         }
+                    }
+                    case MINCORE -> {
+                        return "ok " + HEX.formatHex(mm.mincore(CTX, s.addr(), s.len()));
+                    }
+                    case FREAD -> { // /proc/self/mem: the bytes done, else EIO
+                        byte[] b = new byte[(int) s.len()];
+                        IoResult r = mm.read(CTX, s.addr(), MemorySegment.ofArray(b), IoOpts.FORCE);
+                        return r.n() == 0 ? "err 5" : "ok " + Long.toHexString(r.n()) + " " + HEX.formatHex(b, 0, (int) r.n());
+                    }
+                    case FWRITE -> {
+                        IoResult r = mm.write(CTX, s.addr(), MemorySegment.ofArray(data(s)), IoOpts.FORCE);
+                        return r.n() == 0 ? "err 5" : "ok " + Long.toHexString(r.n());
                     }
                     case FORK -> procs.add(mm.fork(CTX));
                     case EXIT -> procs.remove(s.proc()).release(CTX);
@@ -284,6 +297,9 @@ final class OracleSubjects {
                 case PROBE -> call(p, "probe " + h + " " + s.prot());
                 case TRUNCATE -> call(p, "ftruncate " + s.slot() + " " + hex(s.len()));
                 case PWRITE -> call(p, "pwrite " + s.slot() + " " + hex(s.off()) + " " + HEX.formatHex(data(s)));
+                case MINCORE -> call(p, "mincore " + h + " " + hex(s.len()));
+                case FREAD -> call(p, "fread " + h + " " + hex(s.len()));
+                case FWRITE -> call(p, "fwrite " + h + " " + HEX.formatHex(data(s)));
                 case EXIT -> {
                     p.out().write("exit\n");
                     p.out().flush();
