@@ -27,19 +27,27 @@ class PlainJpmsTest {
     @Test
     void theSameJarsWorkOnAPlainModulePathThroughServiceLoader() throws Exception {
         List<String> path = new ArrayList<>();
-        for (String bsn : new String[] {"memmap.api", "memmap.posix", "memmap.anon", "memmap.mm"}) {
+        for (String bsn : new String[] {"memmap.api", "memmap.posix", "memmap.anon", "memmap.mm", "memmap.hostfile", "memmap.shm",
+                "memmap.fallback"}) {
             path.add(jarOf(bsn).toString());
         }
         Path program = Path.of(Framework.context().getProperty("memmap.examples"), "PlainJpms.java");
         String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "--enable-native-access=memmap.posix,memmap.anon,memmap.mm,memmap.api",
-                "--module-path", String.join(":", path), "--add-modules", "memmap.mm,memmap.anon", program.toString())
+        Process p = new ProcessBuilder(java, "--enable-native-access=memmap.posix,memmap.anon,memmap.mm,memmap.api,memmap.hostfile,memmap.shm",
+                "--module-path", String.join(":", path), "--add-modules", "memmap.mm,memmap.anon,memmap.hostfile,memmap.shm,memmap.fallback",
+                program.toString())
                 .redirectErrorStream(true).start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), out);
         assertTrue(out.contains("provider anonymous from module memmap.anon"), "a named module's provider:\n" + out);
+        assertTrue(out.contains("provider hostfile from module memmap.hostfile"), out);
+        assertTrue(out.contains("provider shm from module memmap.shm"), out);
+        assertTrue(out.contains("fallback from module memmap.fallback"), out);
+        assertTrue(out.contains("file: a host file, mapped"), "AddressSpaces.backing(HostFile) without OSGi:\n" + out);
+        assertTrue(out.contains("shm segment "), out);
+        assertTrue(out.contains("pinned: hello from plain JPMS"), out);
         assertTrue(out.contains("read 21 bytes shared with the fork: hello from plain JPMS"), out);
         assertTrue(out.contains("rw-s 00000000 00:01") && out.contains("/dev/zero (deleted)"), out);
         assertTrue(out.contains("rw-p 00000000 00:00 0"), out);
