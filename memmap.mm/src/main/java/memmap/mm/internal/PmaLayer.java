@@ -289,16 +289,35 @@ final class PmaLayer {
         long e = !hugeEnd.ok() || Long.compareUnsigned(gapEnd, hugeEnd.value()) < 0 ? gapEnd : hugeEnd.value();
         FileRange fr;
         MemoryFile memoryFile;
+        AllocOpts.Direction dir = direction(vma.lastFault(), need, mm.layout().topDown());
         try {
             memoryFile = mm.backings().memoryFile();
-            fr = memoryFile.allocate(e - s, allocOpts(ctx));
+            fr = memoryFile.allocate(e - s, new AllocOpts(AllocationMode.CALLER_INDIRECT_COMMIT, dir, false, ctx.memCgId()));
         } catch (MemmapException ex) {
             return new Prepared(need, ex.error());
         }
+        // The hint is the vma's, changed under activeMu with mappingMu read (gVisor's
+        // vma.lastFault): a racing reader of the vma sees the old record or the new one, and
+        // only getPmas reads the hint.
+        vseg.setValue(vma.withLastFault(need));
         set.insert(set.findGap(s), s, e, new Pma(memoryFile, fr.start(), AccessType.ANY_ACCESS,
                 dirty.grantLocked(vseg.start(), vma, s, e, vma.effectivePerms()), vma.maxPerms(), false, true, null));
         curRSS += e - s;
         return new Prepared(needEnd, null);
+    }
+
+    /**
+     * The direction to allocate private memory in for a fault at {@code start} (spec §4.5,
+     * gVisor's getPMAsInternalLocked): the layout's default unless the vma was faulted
+     * elsewhere before, then top-down when faulting below the last fault (a stack growing
+     * down: consecutive faults get consecutive memory-file pages, and their pmas merge) and
+     * bottom-up above it.
+     */
+    static AllocOpts.Direction direction(long lastFault, long start, boolean layoutTopDown) {
+        if (lastFault == 0 || lastFault == start) {
+            return layoutTopDown ? AllocOpts.Direction.TOP_DOWN : AllocOpts.Direction.BOTTOM_UP;
+        }
+        return Long.compareUnsigned(start, lastFault) < 0 ? AllocOpts.Direction.TOP_DOWN : AllocOpts.Direction.BOTTOM_UP;
     }
 
     static AllocOpts allocOpts(Context ctx) {
