@@ -3,7 +3,7 @@
  * with the real system calls inside a window of the address space that is free at start, and
  * answers each with one line. Compiled by the test with the system's cc; not part of memmap.
  *
- *   oracle WINDOW_START WINDOW_LEN     prints "ok PID", then reads commands from stdin
+ *   oracle WINDOW_START WINDOW_LEN     prints "ok PID BRK0", then reads commands from stdin
  *
  * Commands (numbers in hex without 0x unless noted), one reply line each:
  *   open SLOT PATH                     -> ok | err ERRNO
@@ -14,6 +14,9 @@
  *   write ADDR HEX                     -> ok N SIG
  *   probe ADDR W                       -> ok SIG
  *   ftruncate SLOT SIZE | pwrite SLOT OFF HEX
+ *   mincore ADDR LEN                   -> ok HEX (one byte per page, bit 0) | err ERRNO
+ *   fread ADDR LEN | fwrite ADDR HEX   (through /proc/self/mem: FOLL_FORCE) -> ok N [HEX] | err ERRNO
+ *   brk OFF                            -> ok OFF' (the break after brk(BRK0 + OFF), relative to BRK0)
  *   fork IN OUT                        -> ok PID (makes the FIFOs IN and OUT; the child serves them)
  *   exit                               (no reply)
  * Faults are caught with sigsetjmp/siglongjmp, one page at a time, so a copy's count is the
@@ -28,8 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define PAGE 4096UL
@@ -37,6 +42,7 @@ static sigjmp_buf jb;
 static volatile int faulted;
 static int fds[8];
 static FILE *in, *out;
+static unsigned long brk0; /* the break at start, page-aligned: brk steps move it from here, never below */
 
 static void on_fault(int sig) { faulted = sig; siglongjmp(jb, 1); }
 
@@ -156,6 +162,9 @@ static void serve(void) {
                 if (r < 0) reply_err(); else fprintf(out, "ok %lx\n", (unsigned long) r);
             }
             close(fd);
+        } else if (!strcmp(cmd, "brk")) {
+            unsigned long r = (unsigned long) syscall(SYS_brk, brk0 + hx(a1));
+            fprintf(out, "ok %lx\n", r - brk0);
         } else if (!strcmp(cmd, "ftruncate")) {
             if (ftruncate(fds[atoi(a1)], (off_t) hx(a2))) reply_err(); else fprintf(out, "ok\n");
         } else if (!strcmp(cmd, "pwrite")) {
@@ -195,9 +204,14 @@ int main(int argc, char **argv) {
     sigaction(SIGSEGV, &sa, NULL);
     sigaction(SIGBUS, &sa, NULL);
     signal(SIGCHLD, SIG_IGN); /* forked processes that exit are reaped at once */
+    /* malloc must never move the break the brk steps own: every allocation from mmap */
+    mallopt(M_MMAP_THRESHOLD, 0);
+    unsigned long b = (unsigned long) syscall(SYS_brk, 0);
+    brk0 = (b + PAGE - 1) & ~(PAGE - 1);
+    if (brk0 != b && (unsigned long) syscall(SYS_brk, brk0) != brk0) { fprintf(stderr, "cannot align the break\n"); return 1; }
     in = stdin;
     out = stdout;
-    fprintf(out, "ok %d\n", getpid());
+    fprintf(out, "ok %d %lx\n", getpid(), brk0);
     fflush(out);
     serve();
     return 0;

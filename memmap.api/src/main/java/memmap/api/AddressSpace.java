@@ -46,6 +46,31 @@ public interface AddressSpace extends MappingSpace {
      */
     void shmdt(Context ctx, long addr) throws MemmapException;
 
+    /**
+     * Sets where the heap starts (gVisor's {@code BrkSetup}, what a loader does after placing
+     * the program's data): the heap becomes {@code [addr, addr)}, any previous heap unmapped.
+     *
+     * @throws MemmapException EINVAL if {@code addr} is not page-aligned (nothing changed)
+     */
+    void brkSetup(Context ctx, long addr) throws MemmapException;
+
+    /**
+     * brk (gVisor's {@code mm.Brk}): moves the program break, the end of the heap, to
+     * {@code addr}. Growing past a page boundary maps private anonymous memory {@code [heap]}
+     * (read-write, locked if {@code mlockall(MCL_FUTURE)} asked); shrinking unmaps the whole
+     * pages above the new break. The brk system call returns the new break, or on failure the
+     * old one ({@link #heap}{@code .end()}).
+     *
+     * @return the new break
+     * @throws MemmapException with the break unchanged: EINVAL below the heap's start; ENOMEM if
+     *     the heap would pass RLIMIT_DATA (its size, as gVisor counts it) or grow into another
+     *     mapping; EFAULT if {@code addr} rounds past the address space
+     */
+    long brk(Context ctx, long addr) throws MemmapException;
+
+    /** The heap: {@code [start, break)}, empty until {@link #brkSetup}. */
+    AddrRange heap();
+
     /** munmap. Unmapping what is not mapped is not an error. */
     void munmap(Context ctx, long addr, long length) throws MemmapException;
 

@@ -42,6 +42,7 @@ final class Lifecycle {
         // The child is visible to migrations from its creation: its vmas change under its own lock.
         child.mappingMu.writeLock().lock();
         child.vmaGeneration++;
+        child.brk = mm.brk;
         try {
             for (Segment<Vma> v = mm.vmas.set.firstSegment(); v != null; v = v.nextSegment()) {
                 Vma vma = v.value();

@@ -77,6 +77,8 @@ public final class MemoryManager implements AddressSpace {
      * migration can tell whether what it learned of them still holds.
      */
     long vmaGeneration;
+    /** The heap, {@code [start, break)} (gVisor's mm.brk). Guarded by mappingMu. */
+    AddrRange brk = new AddrRange(0, 0);
     /** Guards the pma layer and the fast path; ranks below mappingMu (gVisor's activeMu). */
     final ReentrantLock activeMu = new ReentrantLock();
 
@@ -184,6 +186,28 @@ public final class MemoryManager implements AddressSpace {
      *     changing what is mapped before it), EACCES (beyond a vma's maximum permissions; earlier
      *     vmas keep their new permissions)
      */
+    @Override
+    public void brkSetup(Context ctx, long addr) throws MemmapException {
+        java.util.Objects.requireNonNull(ctx, "ctx = null");
+        syscalls.brkSetup(ctx, addr);
+    }
+
+    @Override
+    public long brk(Context ctx, long addr) throws MemmapException {
+        java.util.Objects.requireNonNull(ctx, "ctx = null");
+        return syscalls.brk(ctx, addr);
+    }
+
+    @Override
+    public AddrRange heap() {
+        mappingMu.readLock().lock();
+        try {
+            return brk;
+        } finally {
+            mappingMu.readLock().unlock();
+        }
+    }
+
     @Override
     public byte[] mincore(Context ctx, long addr, long length) throws MemmapException {
         java.util.Objects.requireNonNull(ctx, "ctx = null");

@@ -3,6 +3,7 @@ package memmap.mm.internal;
 import java.util.ArrayList;
 import java.util.List;
 
+import memmap.api.AccessType;
 import memmap.api.AddrRange;
 import memmap.api.Capability;
 import memmap.api.Context;
@@ -106,6 +107,57 @@ final class Syscalls {
                 shared.identity().decRef(ctx); // the vma holds its own reference (or none, on failure)
             }
         }
+    }
+
+    // ---------------------------------------------------------------- brk
+
+    /** gVisor's BrkSetup. */
+    void brkSetup(Context ctx, long addr) throws MemmapException {
+        if (!Pages.isPageAligned(addr)) {
+            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
+        }
+        mm.withWriteLock(ctx, dropped -> {
+            AddrRange old = mm.brk;
+            Pages.Rounded end = Pages.roundUp(old.end());
+            if (Long.compareUnsigned(old.start(), end.value()) < 0) {
+                vmas().unmapLocked(ctx, new AddrRange(old.start(), end.value()), dropped);
+            }
+            mm.brk = new AddrRange(addr, addr);
+            return null;
+        });
+    }
+
+    /** gVisor's mm.Brk: the checks in its order, then grow (a fixed mapping that replaces nothing) or shrink (unmap). */
+    long brk(Context ctx, long addr) throws MemmapException {
+        return mm.withWriteLock(ctx, dropped -> {
+            AddrRange heap = mm.brk;
+            if (Long.compareUnsigned(addr, heap.start()) < 0) {
+                throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is below the heap's start " + Pages.hex(heap.start()));
+            }
+            long data = ctx.limits().data();
+            if (data != ResourceLimits.INFINITY && Long.compareUnsigned(addr - heap.start(), data) > 0) {
+                throw Errno.ENOMEM.exception("RLIMIT_DATA: a heap of " + Long.toUnsignedString(addr - heap.start()) + " bytes would pass "
+                        + Long.toUnsignedString(data));
+            }
+            long oldPages = Pages.roundUp(heap.end()).value();
+            Pages.Rounded newPages = Pages.roundUp(addr);
+            if (!newPages.ok()) {
+                throw Errno.EFAULT.exception("addr = " + Pages.hex(addr) + " rounds past the address space");
+            }
+            if (Long.compareUnsigned(oldPages, newPages.value()) < 0) {
+                MLockMode mlock = vmas().defMLockMode;
+                MMapOpts opts = MMapOpts.builder().addr(oldPages).length(newPages.value() - oldPages).fixed(true)
+                        .perms(AccessType.READ_WRITE).maxPerms(AccessType.ANY_ACCESS).isPrivate(true).mlockMode(mlock).name("[heap]").build();
+                long start = vmas().createLocked(ctx, opts, newPages.value() - oldPages, 0, oldPages, mlock, dropped);
+                if (mlock == MLockMode.EAGER) {
+                    mm.pmas.populateLocked(ctx, new AddrRange(start, newPages.value()), false);
+                }
+            } else if (Long.compareUnsigned(newPages.value(), oldPages) < 0) {
+                vmas().unmapLocked(ctx, new AddrRange(newPages.value(), oldPages), dropped);
+            }
+            mm.brk = new AddrRange(heap.start(), addr);
+            return addr;
+        });
     }
 
     void munmap(Context ctx, long addr, long length) throws MemmapException {

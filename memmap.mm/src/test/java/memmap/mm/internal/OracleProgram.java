@@ -24,15 +24,16 @@ final class OracleProgram {
     static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
     static final int MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
 
-    enum Op { MMAP, MUNMAP, MPROTECT, MREMAP, MADVISE, MSYNC, READ, WRITE, PROBE, FORK, EXIT, TRUNCATE, PWRITE, MINCORE, FREAD, FWRITE }
+    enum Op { MMAP, MUNMAP, MPROTECT, MREMAP, MADVISE, MSYNC, READ, WRITE, PROBE, FORK, EXIT, TRUNCATE, PWRITE, MINCORE, FREAD, FWRITE, BRK, HREAD, HWRITE }
 
     /**
      * One step. Fields by op: MMAP addr len prot flags slot(-1 anonymous) off; MUNMAP addr len;
      * MPROTECT addr len prot; MREMAP addr len len2 flags addr2; MADVISE addr len advice(in
      * prot); MSYNC addr len flags; READ addr len; WRITE addr len seed; PROBE addr write(in
      * prot); TRUNCATE slot len; PWRITE slot off len seed; MINCORE addr len; FREAD addr len and
-     * FWRITE addr len seed (ptrace's I/O, ignoring permissions). {@code proc} indexes the live
-     * processes.
+     * FWRITE addr len seed (ptrace's I/O, ignoring permissions); BRK addr (the break's offset
+     * from the heap's start); HREAD addr len and HWRITE addr len seed (addr: an offset in the
+     * heap). {@code proc} indexes the live processes.
      */
     record Step(Op op, int proc, long addr, long len, int prot, int flags, int slot, long off, long len2, long addr2, long seed) {
         @Override
@@ -56,11 +57,17 @@ final class OracleProgram {
                 case MINCORE -> p + String.format("mincore(%#x, %#x)", addr, len);
                 case FREAD -> p + String.format("read /proc/self/mem(%#x, %#x)", addr, len);
                 case FWRITE -> p + String.format("write /proc/self/mem(%#x, %#x, seed=%d)", addr, len, seed);
+                case BRK -> p + String.format("brk(heap + %#x)", addr);
+                case HREAD -> p + String.format("read(heap + %#x, %#x)", addr, len);
+                case HWRITE -> p + String.format("write(heap + %#x, %#x, seed=%d)", addr, len, seed);
             };
         }
     }
 
-    /** The bytes a WRITE, FWRITE or PWRITE step writes. */
+    /** How far from its start the heap's steps reach. */
+    static final int HEAP_PAGES = 24;
+
+    /** The bytes a WRITE, HWRITE, FWRITE or PWRITE step writes. */
     static byte[] data(Step s) {
         byte[] b = new byte[(int) s.len()];
         new Random(s.seed()).nextBytes(b);
@@ -79,7 +86,17 @@ final class OracleProgram {
             int proc = r.nextInt(procs);
             int k = r.nextInt(100);
             Step s;
-            if (k < 22) {
+            if (r.nextInt(8) == 0) { // the heap: brk and I/O around the break
+                int h = r.nextInt(5);
+                if (h < 2) {
+                    long off = r.nextInt(HEAP_PAGES) * P + (r.nextBoolean() ? r.nextInt((int) P) : 0);
+                    s = new Step(Op.BRK, proc, off, 0, 0, 0, 0, 0, 0, 0, 0);
+                } else if (h < 4) {
+                    s = new Step(Op.HREAD, proc, r.nextLong(HEAP_PAGES * P), 1 + r.nextInt((int) (2 * P)), 0, 0, 0, 0, 0, 0, 0);
+                } else {
+                    s = new Step(Op.HWRITE, proc, r.nextLong(HEAP_PAGES * P), 1 + r.nextInt((int) (2 * P)), 0, 0, 0, 0, 0, 0, r.nextLong());
+                }
+            } else if (k < 22) {
                 long addr = page(r, WINDOW_PAGES - 1);
                 long len = (1 + r.nextInt(8)) * P - (r.nextInt(6) == 0 ? r.nextInt((int) P - 1) : 0);
                 boolean anon = r.nextInt(3) == 0;

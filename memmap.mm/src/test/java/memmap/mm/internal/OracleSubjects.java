@@ -97,8 +97,13 @@ final class OracleSubjects {
                 int fd = Posix.open(paths[f].toString(), Posix.O_RDWR | Posix.O_CLOEXEC, 0);
                 files[f] = cache.get(fd, Posix.fstat(fd), paths[f].toString(), true, true, true);
             }
-            procs.add(new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings));
+            MemoryManager first = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
+            first.brkSetup(CTX, HEAP);
+            procs.add(first);
         }
+
+        /** Where memmap's heap starts: outside the window, as the kernel's is. */
+        static final long HEAP = WINDOW - (16L << 30);
 
         @Override
         public int procs() {
@@ -150,6 +155,21 @@ final class OracleSubjects {
                     }
                     case MINCORE -> {
                         return "ok " + HEX.formatHex(mm.mincore(CTX, s.addr(), s.len()));
+                    }
+                    case BRK -> { // the system call's value: the new break, or the old one on failure
+                        try {
+                            return "ok " + Long.toHexString(mm.brk(CTX, HEAP + s.addr()) - HEAP);
+                        } catch (MemmapException e) {
+                            return "ok " + Long.toHexString(mm.heap().end() - HEAP);
+                        }
+                    }
+                    case HREAD -> {
+                        byte[] b = new byte[(int) s.len()];
+                        return ioOutcome(mm.read(CTX, HEAP + s.addr(), MemorySegment.ofArray(b)), b, true);
+                    }
+                    case HWRITE -> {
+                        byte[] b = data(s);
+                        return ioOutcome(mm.write(CTX, HEAP + s.addr(), MemorySegment.ofArray(b)), b, false);
                     }
                     case FREAD -> { // /proc/self/mem: the bytes done, else EIO
                         byte[] b = new byte[(int) s.len()];
@@ -235,6 +255,9 @@ final class OracleSubjects {
         record Proc(long pid, Process process, BufferedReader in, Writer out) {
         }
 
+        /** The kernel process's break at start (page-aligned), inherited by its forks. */
+        long brk0;
+
         final List<Proc> procs = new ArrayList<>();
         final Path dir;
         final Path[] paths;
@@ -251,7 +274,9 @@ final class OracleSubjects {
             if (hello == null || !hello.startsWith("ok ")) {
                 throw new IllegalStateException("the oracle did not start: " + hello);
             }
-            procs.add(new Proc(Long.parseLong(hello.substring(3)), p, in, out));
+            String[] hw = hello.split(" ");
+            brk0 = Long.parseUnsignedLong(hw[2], 16);
+            procs.add(new Proc(Long.parseLong(hw[1]), p, in, out));
             for (int f = 0; f < FILES; f++) {
                 String r = call(procs.get(0), "open " + f + " " + paths[f]);
                 if (!r.equals("ok")) {
@@ -300,6 +325,9 @@ final class OracleSubjects {
                 case MINCORE -> call(p, "mincore " + h + " " + hex(s.len()));
                 case FREAD -> call(p, "fread " + h + " " + hex(s.len()));
                 case FWRITE -> call(p, "fwrite " + h + " " + HEX.formatHex(data(s)));
+                case BRK -> call(p, "brk " + h);
+                case HREAD -> call(p, "read " + hex(brk0 + s.addr()) + " " + hex(s.len()));
+                case HWRITE -> call(p, "write " + hex(brk0 + s.addr()) + " " + HEX.formatHex(data(s)));
                 case EXIT -> {
                     p.out().write("exit\n");
                     p.out().flush();
