@@ -92,6 +92,16 @@ public interface AddressSpace extends MappingSpace {
     /** mprotect. */
     void mprotect(Context ctx, long addr, long length, AccessType perms) throws MemmapException;
 
+    /**
+     * mprotect with {@code PROT_GROWSDOWN} ({@code growsDown}): the range is extended down to
+     * the start of the growsDown mapping holding {@code addr} (or, in a hole, the first one
+     * above it, the hole left alone).
+     *
+     * @throws MemmapException EINVAL if that mapping does not grow down; ENOMEM if it starts at or
+     *     after the range's end; else as {@link #mprotect(Context, long, long, AccessType)}
+     */
+    void mprotect(Context ctx, long addr, long length, AccessType perms, boolean growsDown) throws MemmapException;
+
     /** msync with MS_SYNC ({@code sync}) and/or MS_INVALIDATE. */
     void msync(Context ctx, long addr, long length, boolean sync, boolean invalidate) throws MemmapException;
 

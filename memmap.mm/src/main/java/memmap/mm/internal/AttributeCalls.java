@@ -31,15 +31,33 @@ final class AttributeCalls {
         return mm.vmas;
     }
 
-    /** mprotect (spec §4.8): no Mappable is told; {@code writable} and maxPerms never change. */
-    void mprotect(Context ctx, long addr, long length, AccessType perms) throws MemmapException {
-        AddrRange ar = Syscalls.alignedRange(addr, length, Errno.ENOMEM);
-        if (ar == null) {
+    /** mprotect (spec §4.8), with PROT_GROWSDOWN if {@code growsDown}: no Mappable is told; {@code writable} and maxPerms never change. */
+    void mprotect(Context ctx, long addr, long length, AccessType perms, boolean growsDown) throws MemmapException {
+        AddrRange asked = Syscalls.alignedRange(addr, length, Errno.ENOMEM);
+        if (asked == null) {
             return;
         }
         AccessType effective = perms.effective();
         mm.withWriteLock(ctx, dropped -> {
-            VmaLayer.Coverage c = vmas().changeLocked(ar, true, piece -> {
+            AddrRange ar = asked;
+            if (growsDown) {
+                // Linux's mprotect with PROT_GROWSDOWN: the vma at or above addr must grow down and
+                // start before the end; the range then starts at that vma's start.
+                Segment<Vma> v = vmas().set.lowerBoundSegment(ar.start());
+                if (v == null) {
+                    throw Errno.ENOMEM.exception("nothing is mapped at or above " + Pages.hex(ar.start()));
+                }
+                if (Long.compareUnsigned(v.start(), ar.end()) >= 0) {
+                    throw Errno.ENOMEM.exception("the mapping above " + Pages.hex(ar.start()) + " starts at " + Pages.hex(v.start())
+                            + ", not before " + Pages.hex(ar.end()));
+                }
+                if (!v.value().growsDown()) {
+                    throw Errno.EINVAL.exception("PROT_GROWSDOWN: the mapping at " + Pages.hex(v.start()) + " does not grow down");
+                }
+                ar = new AddrRange(v.start(), ar.end());
+            }
+            AddrRange range = ar;
+            VmaLayer.Coverage c = vmas().changeLocked(range, true, piece -> {
                 Vma vma = piece.value();
                 if (!vma.maxPerms().supersetOf(effective)) {
                     throw Errno.EACCES.exception(effective + " exceeds the maximum " + vma.maxPerms() + " at " + Pages.hex(piece.start()));
@@ -48,7 +66,7 @@ final class AttributeCalls {
                 mm.pmas.reprotectLocked(new AddrRange(piece.start(), piece.end()), changed);
                 return changed;
             });
-            if (!c.complete(ar)) {
+            if (!c.complete(range)) {
                 throw Errno.ENOMEM.exception(Pages.hex(c.end()) + " is not mapped");
             }
             return null;

@@ -109,6 +109,9 @@ final class Io {
         mm.mappingMu.readLock().lock();
         try {
             Segment<Vma> v = mm.vmas.set.findSegment(page);
+            if (v == null && mm.growStackFor(ctx, page)) {
+                v = mm.vmas.set.findSegment(page);
+            }
             if (v == null) {
                 throw new FaultException(addr, Errno.EFAULT.withDetail("no mapping"));
             }
@@ -159,6 +162,11 @@ final class Io {
             long pos = addr;
             while (Long.compareUnsigned(pos, end) < 0) {
                 Segment<Vma> vseg = mm.vmas.set.findSegment(pos);
+                if (vseg == null && mm.growStackFor(ctx, pos)) {
+                    // The stack grew down to pos (locks were traded): look again. Forced I/O too:
+                    // Linux's /proc/[pid]/mem access grows a stack as a fault does.
+                    continue;
+                }
                 if (vseg == null) {
                     return new IoResult(done, Errno.EFAULT.withDetail(Pages.hex(pos) + " is not mapped"));
                 }

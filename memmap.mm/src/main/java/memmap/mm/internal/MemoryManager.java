@@ -22,6 +22,7 @@ import memmap.api.MRemapMove;
 import memmap.api.MappingIdentity;
 import memmap.api.MemmapException;
 import memmap.api.MemoryFile;
+import memmap.api.segment.Segment;
 
 /**
  * An address space (gVisor's {@code mm.MemoryManager}, spec §4): its state, its locks, and
@@ -111,6 +112,29 @@ public final class MemoryManager implements AddressSpace {
     /** What this address space takes from outside. */
     Backings backings() {
         return backings;
+    }
+
+    /**
+     * A fault or copy at {@code addr}, which no vma holds, may grow the stack above it
+     * ({@link VmaLayer#expandStackLocked}). The caller holds mappingMu for reading; this trades
+     * it for the write lock and back (callers look the vmas up again afterwards).
+     *
+     * @return whether a vma holds {@code addr} now
+     */
+    boolean growStackFor(Context ctx, long addr) {
+        Segment<Vma> next = vmas.set.lowerBoundSegment(addr);
+        if (next == null || !next.value().growsDown() || mappingMu.getReadHoldCount() != 1) {
+            return false; // nothing to grow, or a caller up the stack holds the read lock too: no trading it
+        }
+        mappingMu.readLock().unlock();
+        mappingMu.writeLock().lock();
+        try {
+            vmaGeneration++;
+            return vmas.expandStackLocked(ctx, addr);
+        } finally {
+            mappingMu.readLock().lock(); // downgrade: taken before the write lock goes
+            mappingMu.writeLock().unlock();
+        }
     }
 
     /** Runs {@code body} with mappingMu write-locked, then drops the identities it queued (after unlocking). */
@@ -216,9 +240,14 @@ public final class MemoryManager implements AddressSpace {
 
     @Override
     public void mprotect(Context ctx, long addr, long length, AccessType perms) throws MemmapException {
+        mprotect(ctx, addr, length, perms, false);
+    }
+
+    @Override
+    public void mprotect(Context ctx, long addr, long length, AccessType perms, boolean growsDown) throws MemmapException {
         java.util.Objects.requireNonNull(ctx, "ctx = null");
         java.util.Objects.requireNonNull(perms, "perms = null");
-        attributes.mprotect(ctx, addr, length, perms);
+        attributes.mprotect(ctx, addr, length, perms, growsDown);
     }
 
     /**

@@ -127,6 +127,47 @@ final class VmaLayer {
         return start;
     }
 
+    /**
+     * Linux's expand_downwards (a deliberate difference from gVisor, which does not grow
+     * stacks): an access at {@code addr}, which no vma holds, grows the growsDown vma right
+     * above it down to {@code addr}'s page — unless a vma below that is accessible and not
+     * growsDown would come closer than the guard gap ({@link #GUARD_BYTES}, Linux's
+     * stack_guard_gap), the stack would pass RLIMIT_STACK, or the address space RLIMIT_AS (or
+     * RLIMIT_MEMLOCK for a locked stack). Requires mappingMu for writing.
+     *
+     * @return whether a vma holds {@code addr} now
+     */
+    boolean expandStackLocked(Context ctx, long addr) {
+        if (set.findSegment(addr) != null) {
+            return true;
+        }
+        Segment<Vma> next = set.lowerBoundSegment(addr);
+        if (next == null || !next.value().growsDown()) {
+            return false;
+        }
+        long page = Pages.roundDown(addr);
+        Segment<Vma> prev = next.prevSegment();
+        if (prev != null && !prev.value().growsDown() && prev.value().effectivePerms().any()
+                && Long.compareUnsigned(page - prev.end(), GUARD_BYTES) < 0) {
+            return false;
+        }
+        long growth = next.start() - page;
+        ResourceLimits limits = ctx.limits();
+        if (limits.stack() != ResourceLimits.INFINITY && Long.compareUnsigned(next.end() - page, limits.stack()) > 0) {
+            return false;
+        }
+        if (limits.addressSpace() != ResourceLimits.INFINITY && Long.compareUnsigned(usageAS + growth, limits.addressSpace()) > 0) {
+            return false;
+        }
+        Vma vma = next.value();
+        if (vma.mlockMode() != MLockMode.NONE && !ctx.credentials().has(Capability.IPC_LOCK) && limits.memlock() != ResourceLimits.INFINITY
+                && Long.compareUnsigned(lockedAS + growth, limits.memlock()) > 0) {
+            return false;
+        }
+        insertLocked(new AddrRange(page, next.start()), vma, true);
+        return true;
+    }
+
     /** Inserts {@code vma} at {@code ar} without telling anyone (fork, mremap: the caller did). */
     void insertLocked(AddrRange ar, Vma vma, boolean merge) {
         Gap<Vma> gap = set.findGap(ar.start());

@@ -69,6 +69,14 @@ final class Differential {
                     false,
                     m -> m.step().op() == Op.MREMAP && m.kernel().startsWith("ok") && m.memmap().equals("err 14")
                             && !insideOneVma(m.memmapVmasBefore(), m.step().addr(), m.step().len())),
+            new Justified("mremap-grow-keeps-the-stack-guard",
+                    "gVisor pkg/sentry/mm/syscalls.go MRemap grows in place only if findAvailableLocked(Fixed) finds the new"
+                            + " part in the gap's availableRange, which leaves a guard gap below a growsDown vma (vma.go);"
+                            + " Linux's vma_expandable only asks that nothing intersect",
+                    false,
+                    m -> m.step().op() == Op.MREMAP && (m.step().flags() & MREMAP_FIXED) == 0 && m.memmap().equals("err 12")
+                            && m.kernel().startsWith("ok") && vmaStartsWithin(m.memmapVmasBefore(), m.step().addr() + m.step().len2(),
+                                    VmaLayer.GUARD_BYTES)),
             new Justified("mremap-unmaps-destination-first",
                     "gVisor pkg/sentry/mm/syscalls.go MRemap: with MREMAP_FIXED the destination is unmapped before the old"
                             + " range is checked, as Linux <= 6.16 did; Linux 6.17+ checks first and leaves it mapped on failure",
@@ -203,6 +211,17 @@ final class Differential {
     }
 
     /** Whether one of the vmas of {@code maps} contains {@code [addr, addr + len)}. */
+    /** Whether a vma of {@code maps} starts in {@code [addr, addr + within)} (a growsDown one whose guard the range would enter). */
+    static boolean vmaStartsWithin(List<String> maps, long addr, long within) {
+        for (String l : maps) {
+            long start = range(l)[0];
+            if (Long.compareUnsigned(start, addr) >= 0 && Long.compareUnsigned(start, addr + within) < 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     static boolean insideOneVma(List<String> maps, long addr, long len) {
         for (String l : maps) {
             long[] r = range(l);

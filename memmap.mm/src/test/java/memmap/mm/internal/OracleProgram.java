@@ -20,7 +20,9 @@ final class OracleProgram {
 
     // Linux's constants, as the C side passes them to the kernel.
     static final int PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
-    static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_FIXED_NOREPLACE = 0x100000;
+    static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_GROWSDOWN = 0x100,
+            MAP_FIXED_NOREPLACE = 0x100000;
+    static final int PROT_GROWSDOWN = 0x01000000;
     static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
     static final int MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
 
@@ -102,12 +104,16 @@ final class OracleProgram {
                 boolean anon = r.nextInt(3) == 0;
                 int flags = (r.nextBoolean() ? MAP_PRIVATE : MAP_SHARED) | (anon ? MAP_ANONYMOUS : 0)
                         | (r.nextInt(10) == 0 ? MAP_FIXED_NOREPLACE : MAP_FIXED);
+                if (anon && (flags & MAP_PRIVATE) != 0 && r.nextInt(3) == 0) {
+                    flags |= MAP_GROWSDOWN; // a stack: accesses below grow it (gVisor rejects it for files and shared memory)
+                }
                 long off = anon ? 0 : r.nextInt(FILE_PAGES + 2) * P;
                 s = new Step(Op.MMAP, proc, addr, len, prot(r), flags, anon ? -1 : r.nextInt(FILES), off, 0, 0, 0);
             } else if (k < 30) {
                 s = new Step(Op.MUNMAP, proc, page(r, WINDOW_PAGES), pages(r, 6), 0, 0, 0, 0, 0, 0, 0);
             } else if (k < 44) {
-                s = new Step(Op.MPROTECT, proc, page(r, WINDOW_PAGES), pages(r, 6), prot(r), 0, 0, 0, 0, 0, 0);
+                s = new Step(Op.MPROTECT, proc, page(r, WINDOW_PAGES), pages(r, 6), prot(r) | (r.nextInt(6) == 0 ? PROT_GROWSDOWN : 0),
+                        0, 0, 0, 0, 0, 0);
             } else if (k < 52) {
                 long addr = page(r, WINDOW_PAGES);
                 long len = pages(r, 5);

@@ -102,8 +102,11 @@ final class OracleSubjects {
             procs.add(first);
         }
 
-        /** Where memmap's heap starts: outside the window, as the kernel's is. */
-        static final long HEAP = WINDOW - (16L << 30);
+        /**
+         * Where memmap's heap starts: above the window and far from it, as the kernel's is
+         * (a stack in the window must not find the heap below it, nor grow into it).
+         */
+        static final long HEAP = WINDOW + (16L << 30);
 
         @Override
         public int procs() {
@@ -122,14 +125,15 @@ final class OracleSubjects {
                         boolean anon = (s.flags() & MAP_ANONYMOUS) != 0;
                         boolean noReplace = (s.flags() & MAP_FIXED_NOREPLACE) != 0;
                         MMapOpts.Builder b = MMapOpts.builder().addr(s.addr()).length(s.len()).fixed(true).unmap(!noReplace)
-                                .noReplace(noReplace).perms(perms(s.prot())).isPrivate((s.flags() & MAP_PRIVATE) != 0);
+                                .noReplace(noReplace).perms(perms(s.prot())).isPrivate((s.flags() & MAP_PRIVATE) != 0)
+                                .growsDown((s.flags() & MAP_GROWSDOWN) != 0);
                         if (!anon) {
                             b.mappable(files[s.slot()]).mappingIdentity(files[s.slot()]).offset(s.off());
                         }
                         return "ok " + Long.toHexString(mm.mmap(CTX, b.build()));
                     }
                     case MUNMAP -> mm.munmap(CTX, s.addr(), s.len());
-                    case MPROTECT -> mm.mprotect(CTX, s.addr(), s.len(), perms(s.prot()));
+                    case MPROTECT -> mm.mprotect(CTX, s.addr(), s.len(), perms(s.prot()), (s.prot() & PROT_GROWSDOWN) != 0);
                     case MREMAP -> {
                         MRemapMove move = (s.flags() & MREMAP_FIXED) != 0 ? MRemapMove.MUST_MOVE
                                 : (s.flags() & MREMAP_MAYMOVE) != 0 ? MRemapMove.MAY_MOVE : MRemapMove.NO_MOVE;
