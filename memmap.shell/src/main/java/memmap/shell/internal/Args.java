@@ -83,4 +83,39 @@ final class Args {
     static String hex(long v) {
         return "0x" + Long.toHexString(v);
     }
+
+    /** An open pinned view's number. */
+    static int view(String value, Set<Integer> open) {
+        int n;
+        try {
+            n = Integer.parseInt(value.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("view = " + value + " is not a number; `pin` makes one and prints it");
+        }
+        if (!open.contains(n)) {
+            throw new IllegalArgumentException("view = " + value + " is not an open pinned view (open: " + open + ")");
+        }
+        return n;
+    }
+
+    /** A non-negative 32-bit id (a System V segment's). */
+    static int id(String name, String value) {
+        long v = number(name, value);
+        if (Long.compareUnsigned(v, Integer.MAX_VALUE) > 0) {
+            throw new IllegalArgumentException(name + " = " + value + " is not a segment id (0 to " + Integer.MAX_VALUE + ")");
+        }
+        return (int) v;
+    }
+
+    /** An madvise advice by name (dontneed, DONTNEED, MADV_DONTNEED) or number. */
+    static memmap.api.MAdvice advice(String name, String value) {
+        String v = value.toUpperCase(java.util.Locale.ROOT).replaceFirst("^MADV_", "");
+        for (memmap.api.MAdvice a : memmap.api.MAdvice.values()) {
+            if (a.name().equals(v) || String.valueOf(a.value()).equals(value)) {
+                return a;
+            }
+        }
+        throw new IllegalArgumentException(name + " = " + value + " is not an advice (" + java.util.Arrays.stream(memmap.api.MAdvice.values())
+                .map(a -> a.name().toLowerCase(java.util.Locale.ROOT)).collect(java.util.stream.Collectors.joining(", ")) + ")");
+    }
 }

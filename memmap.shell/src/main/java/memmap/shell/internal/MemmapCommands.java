@@ -29,6 +29,11 @@ import memmap.api.AddressSpace;
 import memmap.api.Context;
 import memmap.api.Errno;
 import memmap.api.IoResult;
+import memmap.api.AddrRange;
+import memmap.api.PinnedView;
+import memmap.api.MLockMode;
+import memmap.api.MRemapMove;
+import memmap.api.IoOpts;
 import memmap.api.MMapOpts;
 import memmap.api.MemmapException;
 import memmap.api.MemoryFile;
@@ -44,9 +49,11 @@ import memmap.api.provider.SysVSharedMemory;
 
 /**
  * The runtime's Gogo commands (scope {@code memmap}): look at the providers, make address
- * spaces and map, protect, sync, read and write in them, list System V segments and memory
- * usage. Address spaces made here are numbered from 1 and live until {@code release} or until
- * the component goes.
+ * spaces and map, remap, protect, lock, advise, sync, read and write (also ignoring the
+ * protection, as ptrace does) in them, fork them, move their break, attach System V segments,
+ * pin views, and list maps, smaps, residency, segments and memory usage. Address spaces made
+ * here are numbered from 1, pinned views too; both live until {@code release}/{@code unpin} or
+ * until the component goes.
  *
  * <p>Every command returns text (Gogo prints it) or throws: {@link IllegalArgumentException}
  * naming the argument and value for bad input, {@link MemmapException} with the errno for what
@@ -58,7 +65,12 @@ import memmap.api.provider.SysVSharedMemory;
         "osgi.command.function=release", "osgi.command.function=mmap", "osgi.command.function=munmap",
         "osgi.command.function=mprotect", "osgi.command.function=msync", "osgi.command.function=read",
         "osgi.command.function=write", "osgi.command.function=maps", "osgi.command.function=ipcs",
-        "osgi.command.function=usage"})
+        "osgi.command.function=usage", "osgi.command.function=fork", "osgi.command.function=mremap",
+        "osgi.command.function=mlock", "osgi.command.function=munlock", "osgi.command.function=madvise",
+        "osgi.command.function=shmget", "osgi.command.function=shmat", "osgi.command.function=shmdt",
+        "osgi.command.function=shmctl", "osgi.command.function=smaps", "osgi.command.function=brk",
+        "osgi.command.function=mincore", "osgi.command.function=pin", "osgi.command.function=pins",
+        "osgi.command.function=unpin"})
 public final class MemmapCommands {
     private static final Context CTX = Context.background();
 
@@ -66,6 +78,8 @@ public final class MemmapCommands {
     private final AddressSpaces addressSpaces;
     private final Map<Integer, AddressSpace> spaces = new ConcurrentSkipListMap<>();
     private final AtomicInteger nextSpace = new AtomicInteger(1);
+    private final Map<Integer, PinnedView> views = new ConcurrentSkipListMap<>();
+    private final AtomicInteger nextView = new AtomicInteger(1);
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -88,6 +102,8 @@ public final class MemmapCommands {
     /** The address spaces made here go with the commands. */
     @Deactivate
     void deactivate() {
+        views.values().forEach(PinnedView::close);
+        views.clear();
         spaces.values().forEach(as -> as.release(CTX));
         spaces.clear();
     }
@@ -261,9 +277,10 @@ public final class MemmapCommands {
         return "";
     }
 
-    @Descriptor("read bytes; prints hex, or text with --text")
+    @Descriptor("read bytes; prints hex, or text with --text; --force reads what the protection refuses (ptrace)")
     public String read(
             @Descriptor("print as text (UTF-8)") @Parameter(names = {"-t", "--text"}, presentValue = "true", absentValue = "false") boolean text,
+            @Descriptor("ignore the protection, as ptrace and /proc/[pid]/mem do") @Parameter(names = {"-f", "--force"}, presentValue = "true", absentValue = "false") boolean force,
             @Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("bytes (at most 1 MiB)") String length) throws MemmapException {
         AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
@@ -272,25 +289,195 @@ public final class MemmapCommands {
             throw new IllegalArgumentException("length = " + length + " is more than 1 MiB");
         }
         byte[] out = new byte[(int) n];
-        IoResult r = as.read(CTX, Args.number("addr", addr), MemorySegment.ofArray(out));
+        IoResult r = as.read(CTX, Args.number("addr", addr), MemorySegment.ofArray(out), force ? IoOpts.FORCE : IoOpts.DEFAULT);
         if (r.error() != null) {
             throw r.error().toException();
         }
         return text ? new String(out, StandardCharsets.UTF_8) : HexFormat.ofDelimiter(" ").formatHex(out);
     }
 
-    @Descriptor("write bytes: text (as UTF-8), or hex with --hex")
+    @Descriptor("write bytes: text (as UTF-8), or hex with --hex; --force writes what the protection refuses (ptrace)")
     public String write(
             @Descriptor("the data is hex digits") @Parameter(names = {"-x", "--hex"}, presentValue = "true", absentValue = "false") boolean hex,
+            @Descriptor("ignore the protection, as ptrace and /proc/[pid]/mem do") @Parameter(names = {"-f", "--force"}, presentValue = "true", absentValue = "false") boolean force,
             @Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("the data") String data) throws MemmapException {
         AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
         byte[] bytes = hex ? Args.hexBytes("data", data) : data.getBytes(StandardCharsets.UTF_8);
-        IoResult r = as.write(CTX, Args.number("addr", addr), MemorySegment.ofArray(bytes));
+        IoResult r = as.write(CTX, Args.number("addr", addr), MemorySegment.ofArray(bytes), force ? IoOpts.FORCE : IoOpts.DEFAULT);
         if (r.error() != null) {
             throw r.error().toException();
         }
         return "wrote " + r.n();
+    }
+
+    @Descriptor("fork an address space; prints the child's number")
+    public String fork(@Descriptor("address space number") String space) throws MemmapException {
+        AddressSpace child = spaces.get(Args.space(space, spaces.keySet())).fork(CTX);
+        int n = nextSpace.getAndIncrement();
+        spaces.put(n, child);
+        return "space " + n;
+    }
+
+    @Descriptor("resize or move a mapping (--may-move, or --to ADDR to move it there); prints its address")
+    public String mremap(
+            @Descriptor("move it elsewhere if it cannot grow in place") @Parameter(names = "--may-move", presentValue = "true", absentValue = "false") boolean mayMove,
+            @Descriptor("move it to this address (MREMAP_FIXED)") @Parameter(names = "--to", absentValue = ABSENT) String to,
+            @Descriptor("address space number") String space, @Descriptor("address") String addr,
+            @Descriptor("old bytes") String oldLength, @Descriptor("new bytes") String newLength) throws MemmapException {
+        AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
+        boolean fixed = !ABSENT.equals(to);
+        MRemapMove move = fixed ? MRemapMove.MUST_MOVE : mayMove ? MRemapMove.MAY_MOVE : MRemapMove.NO_MOVE;
+        return Args.hex(as.mremap(CTX, Args.number("addr", addr), Args.number("oldLength", oldLength), Args.number("newLength", newLength),
+                move, fixed ? Args.number("--to", to) : 0));
+    }
+
+    @Descriptor("lock a range in memory (mlock; --on-fault: MLOCK_ONFAULT)")
+    public String mlock(
+            @Descriptor("lock pages as they are faulted in, not now") @Parameter(names = "--on-fault", presentValue = "true", absentValue = "false") boolean onFault,
+            @Descriptor("address space number") String space, @Descriptor("address") String addr,
+            @Descriptor("bytes") String length) throws MemmapException {
+        spaces.get(Args.space(space, spaces.keySet())).mlock(CTX, Args.number("addr", addr), Args.number("length", length),
+                onFault ? MLockMode.LAZY : MLockMode.EAGER);
+        return "";
+    }
+
+    @Descriptor("unlock a range (munlock)")
+    public String munlock(@Descriptor("address space number") String space, @Descriptor("address") String addr,
+            @Descriptor("bytes") String length) throws MemmapException {
+        spaces.get(Args.space(space, spaces.keySet())).mlock(CTX, Args.number("addr", addr), Args.number("length", length), MLockMode.NONE);
+        return "";
+    }
+
+    @Descriptor("advise about a range (madvise): normal, random, sequential, willneed, dontneed, dontfork, dofork, ...")
+    public String madvise(@Descriptor("address space number") String space, @Descriptor("address") String addr,
+            @Descriptor("bytes") String length, @Descriptor("the advice") String advice) throws MemmapException {
+        spaces.get(Args.space(space, spaces.keySet())).madvise(CTX, Args.number("addr", addr), Args.number("length", length),
+                Args.advice("advice", advice));
+        return "";
+    }
+
+    @Descriptor("get a System V shared-memory segment (shmget; --create: IPC_CREAT, --excl: IPC_EXCL); prints its id")
+    public String shmget(
+            @Descriptor("create it if the key has none") @Parameter(names = "--create", presentValue = "true", absentValue = "false") boolean create,
+            @Descriptor("with --create: fail if it exists") @Parameter(names = "--excl", presentValue = "true", absentValue = "false") boolean excl,
+            @Descriptor("permission bits, octal") @Parameter(names = "--mode", absentValue = "600") String mode,
+            @Descriptor("key (0: IPC_PRIVATE)") String key, @Descriptor("bytes") String size) throws MemmapException {
+        int bits;
+        try {
+            bits = Integer.parseInt(mode, 8);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--mode = " + mode + " is not octal permission bits");
+        }
+        if ((bits & ~0777) != 0) {
+            throw new IllegalArgumentException("--mode = " + mode + " has bits beyond 0777");
+        }
+        if (excl && !create) {
+            throw new IllegalArgumentException("--excl is for --create: it refuses an existing segment");
+        }
+        long k = Args.number("key", key);
+        if (Long.compareUnsigned(k, 0xffff_ffffL) > 0) {
+            throw new IllegalArgumentException("key = " + key + " does not fit 32 bits");
+        }
+        int flags = bits | (create ? SysVSharedMemory.IPC_CREAT : 0) | (excl ? SysVSharedMemory.IPC_EXCL : 0);
+        return "shmid " + sysv().get(CTX, (int) k, Args.number("size", size), flags);
+    }
+
+    @Descriptor("attach a System V segment (shmat; --read-only: SHM_RDONLY); prints the address")
+    public String shmat(
+            @Descriptor("attach read-only") @Parameter(names = "--read-only", presentValue = "true", absentValue = "false") boolean readOnly,
+            @Descriptor("address space number") String space, @Descriptor("segment id") String id) throws MemmapException {
+        return Args.hex(spaces.get(Args.space(space, spaces.keySet())).shmat(CTX, Args.id("id", id), 0,
+                readOnly ? SysVSharedMemory.SHM_RDONLY : 0));
+    }
+
+    @Descriptor("detach the System V segment attached at an address (shmdt)")
+    public String shmdt(@Descriptor("address space number") String space, @Descriptor("address") String addr) throws MemmapException {
+        spaces.get(Args.space(space, spaces.keySet())).shmdt(CTX, Args.number("addr", addr));
+        return "";
+    }
+
+    @Descriptor("control a System V segment (shmctl): stat, or rmid")
+    public String shmctl(@Descriptor("segment id") String id, @Descriptor("stat or rmid") String cmd) throws MemmapException {
+        int i = Args.id("id", id);
+        return switch (cmd) {
+            case "stat" -> {
+                SysVSharedMemory.ShmStat st = sysv().stat(CTX, i);
+                yield String.format("shmid %d key 0x%08x owner %d perms %o bytes %d nattch %d", st.id(), st.key(), st.uid(), st.mode() & 0777,
+                        st.size(), st.nattach());
+            }
+            case "rmid" -> {
+                sysv().remove(CTX, i);
+                yield "";
+            }
+            default -> throw new IllegalArgumentException("cmd = " + cmd + " is not stat or rmid");
+        };
+    }
+
+    private SysVSharedMemory sysv() throws MemmapException {
+        List<SysVSharedMemory> ss = sysvs;
+        if (ss == null || ss.isEmpty()) {
+            throw memmap.api.Errno.ENODEV.exception("no provider for kind shm");
+        }
+        return ss.getLast();
+    }
+
+    @Descriptor("print an address space's smaps, as /proc/[pid]/smaps")
+    public String smaps(@Descriptor("address space number") String space) {
+        return spaces.get(Args.space(space, spaces.keySet())).smaps(CTX);
+    }
+
+    @Descriptor("move the program break (brk; --setup sets where the heap starts); prints the heap")
+    public String brk(
+            @Descriptor("set the heap's start here (BrkSetup) instead of moving the break") @Parameter(names = "--setup", presentValue = "true", absentValue = "false") boolean setup,
+            @Descriptor("address space number") String space, @Descriptor("the new break (or start)") String addr) throws MemmapException {
+        AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
+        long a = Args.number("addr", addr);
+        if (setup) {
+            as.brkSetup(CTX, a);
+        } else {
+            as.brk(CTX, a);
+        }
+        AddrRange h = as.heap();
+        return "heap " + Args.hex(h.start()) + "-" + Args.hex(h.end());
+    }
+
+    @Descriptor("which pages of a range are resident (mincore): one digit per page")
+    public String mincore(@Descriptor("address space number") String space, @Descriptor("address") String addr,
+            @Descriptor("bytes") String length) throws MemmapException {
+        byte[] v = spaces.get(Args.space(space, spaces.keySet())).mincore(CTX, Args.number("addr", addr), Args.number("length", length));
+        StringBuilder sb = new StringBuilder(v.length);
+        for (byte b : v) {
+            sb.append(b & 1);
+        }
+        return sb.toString();
+    }
+
+    @Descriptor("pin a range for direct access (--write to write it; --force ignores the protection); prints the view's number")
+    public String pin(
+            @Descriptor("pin for writing too") @Parameter(names = {"-w", "--write"}, presentValue = "true", absentValue = "false") boolean write,
+            @Descriptor("ignore the protection, as ptrace does") @Parameter(names = {"-f", "--force"}, presentValue = "true", absentValue = "false") boolean force,
+            @Descriptor("address space number") String space, @Descriptor("address") String addr,
+            @Descriptor("bytes") String length) throws MemmapException {
+        AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
+        PinnedView v = as.pin(CTX, Args.number("addr", addr), Args.number("length", length), write ? AccessType.READ_WRITE : AccessType.READ, force);
+        int n = nextView.getAndIncrement();
+        views.put(n, v);
+        return "view " + n + " " + v.range() + " in " + v.pieces().size() + " pieces";
+    }
+
+    @Descriptor("list the pinned views: range, access, stale or live")
+    public String pins() {
+        StringBuilder sb = new StringBuilder(String.format("%5s %-40s %-6s %s%n", "VIEW", "RANGE", "ACCESS", "STATE"));
+        views.forEach((n, v) -> sb.append(String.format("%5d %-40s %-6s %s%n", n, v.range(), v.access(), v.isStale() ? "stale" : "live")));
+        return sb.toString();
+    }
+
+    @Descriptor("close a pinned view (unpin)")
+    public String unpin(@Descriptor("view number") String view) {
+        PinnedView v = views.remove(Args.view(view, views.keySet()));
+        v.close();
+        return "unpinned " + view;
     }
 
     @Descriptor("print an address space's maps, as /proc/[pid]/maps")

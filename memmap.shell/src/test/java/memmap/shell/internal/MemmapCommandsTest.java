@@ -71,6 +71,39 @@ class MemmapCommandsTest {
         assertEquals(0, commands.openSpaces());
     }
 
+    /** The rest of the address space's calls, through real Gogo: fork, mremap, mlock, madvise, brk, mincore, smaps, forced I/O, pins. */
+    @Test
+    void aScriptForksRemapsLocksAdvisesMovesTheBreakAndPins() throws Exception {
+        Shell.Ran r = script("space", "mmap --private 1 8K", "write 1 0x7ffff7ffd000 hello", "fork 1",
+                "write 2 0x7ffff7ffd000 HELLO", "read --text 1 0x7ffff7ffd000 5", "read --text 2 0x7ffff7ffd000 5",
+                "mremap --may-move 1 0x7ffff7ffd000 8K 16K", "mlock 1 0x7ffff7ffd000 4K", "munlock 1 0x7ffff7ffd000 4K",
+                "madvise 1 0x7ffff7ffd000 4K dontneed", "mincore 2 0x7ffff7ffd000 8K",
+                "mprotect 2 0x7ffff7ffd000 8K -", "read --force --text 2 0x7ffff7ffd000 5", "write --force 2 0x7ffff7ffd000 ptrace",
+                "brk --setup 1 0x555555554000", "brk 1 0x555555556010", "maps 1", "write 1 0x555555556008 heap", "read --text 1 0x555555556008 4",
+                "pin --write 1 0x555555554000 8K", "pins", "munmap 1 0x555555554000 12K", "pins", "unpin 1", "smaps 1");
+        assertEquals(0, r.status(), r.out());
+        String[] expected = {
+            "memmap> fork 1", "space 2",
+            "memmap> read --text 1 0x7ffff7ffd000 5", "hello",
+            "memmap> read --text 2 0x7ffff7ffd000 5", "HELLO",
+            "memmap> mincore 2 0x7ffff7ffd000 8K", "11",
+            "memmap> read --force --text 2 0x7ffff7ffd000 5", "HELLO",
+            "memmap> write --force 2 0x7ffff7ffd000 ptrace", "wrote 6",
+            "memmap> brk 1 0x555555556010", "heap 0x555555554000-0x555555556010",
+            "555555554000-555555557000 rw-p 00000000 00:00 0", "[heap]",
+            "memmap> read --text 1 0x555555556008 4", "heap",
+            "memmap> pin --write 1 0x555555554000 8K", "view 1 [0x555555554000, 0x555555556000) in 1 pieces",
+            "live", "stale",
+            "memmap> unpin 1", "unpinned 1",
+            "Rss:"};
+        int from = 0;
+        for (String e : expected) {
+            int at = r.out().indexOf(e, from);
+            assertTrue(at >= 0, "missing, or out of order: " + e + "\n" + r.out());
+            from = at + e.length();
+        }
+    }
+
     @Test
     void theFirstFailingCommandStopsTheScriptWithStatusOneAndTheLine() throws Exception {
         Shell.Ran r = script("space", "mmap 1 4K", "mprotect 1 0x1000 4096 r", "space");
@@ -91,11 +124,11 @@ class MemmapCommandsTest {
         assertEquals("length = twelve is not a number (decimal, 0x hex, or with K, M, G)", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> commands.mmap(false, "rwq", MemmapCommands.ABSENT, MemmapCommands.ABSENT, false, "0", "1", "4K"));
         assertTrue(e.getMessage().startsWith("perms = rwq"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> commands.write(true, "1", "0x1000", "abc"));
+        e = assertThrows(IllegalArgumentException.class, () -> commands.write(true, false, "1", "0x1000", "abc"));
         assertEquals("data = abc is not an even number of hex digits", e.getMessage());
         assertEquals(String.format("%5s %14s %14s%n%5d %14d %14d%n", "SPACE", "MAPPED", "RESIDENT", 1, 0, 0), commands.spaces(),
                 "a refused command mapped nothing");
-        e = assertThrows(IllegalArgumentException.class, () -> commands.read(false, "1", "0", "2M"));
+        e = assertThrows(IllegalArgumentException.class, () -> commands.read(false, false, "1", "0", "2M"));
         assertEquals("length = 2M is more than 1 MiB", e.getMessage());
     }
 

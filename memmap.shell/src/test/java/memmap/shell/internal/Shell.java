@@ -50,7 +50,9 @@ final class Shell implements AutoCloseable {
         commands = new MemmapCommands(null, spaces);
         threadIO.start();
         processor = new CommandProcessorImpl(threadIO);
-        for (String f : new String[] {"space", "spaces", "release", "mmap", "munmap", "mprotect", "msync", "read", "write", "maps"}) {
+        for (String f : new String[] {"space", "spaces", "release", "mmap", "munmap", "mprotect", "msync", "read", "write", "maps",
+                "fork", "mremap", "mlock", "munlock", "madvise", "shmget", "shmat", "shmdt", "shmctl", "smaps", "brk", "mincore", "pin",
+                "pins", "unpin"}) {
             processor.addCommand("memmap", commands, f);
         }
     }

@@ -47,6 +47,7 @@ class ShellInputTest {
         shell = new Shell(Backings.of(mf, anon, files, shm), dir);
         commands = shell.commands;
         commands.posixShms = List.of(shm);
+        commands.sysvs = List.of(shm);
     }
 
     @AfterEach
@@ -112,6 +113,25 @@ class ShellInputTest {
             {"write 1 0x1000 héllo€", "EFAULT"},
             {"write --hex 1 " + a + " abc", "data = abc is not an even number of hex digits"},
             {"write --hex 1 " + a + " zz", "data = zz is not an even number of hex digits"},
+            {"madvise 1 " + a + " 4096 banana", "advice = banana is not an advice (normal, random"},
+            {"mremap --to zz 1 " + a + " 4K 8K", "--to = zz is not a number"},
+            {"mremap 1 " + a + " 4K 1024G", "ENOMEM"},
+            {"mlock 1 " + a + " 1024G", "ENOMEM"},
+            {"fork 9", "space = 9 is not an open address space"},
+            {"shmget --mode 9 0 4K", "--mode = 9 is not octal permission bits"},
+            {"shmget --mode 1777 0 4K", "--mode = 1777 has bits beyond 0777"},
+            {"shmget --excl 0 4K", "--excl is for --create"},
+            {"shmget 0x100000000 4K", "key = 0x100000000 does not fit 32 bits"},
+            {"shmat 1 -1", "id = -1"},
+            {"shmctl 12345 stat", "EINVAL"},
+            {"shmctl 1 explode", "cmd = explode is not stat or rmid"},
+            {"brk 1 banana", "addr = banana is not a number"},
+            {"brk --setup 1 0x1001", "EINVAL: addr = 0x1001 is not page-aligned"},
+            {"mincore 1 " + (a + 1) + " 4096", "EINVAL"},
+            {"pin 1 " + a + " 0", "EINVAL: length = 0"},
+            {"pin 1 0x1000 4096", "EFAULT"},
+            {"unpin 3", "view = 3 is not an open pinned view"},
+            {"read --force 1 0x1000 4", "EFAULT"},
         };
         for (String[] c : cases) {
             State before = state();
@@ -124,6 +144,21 @@ class ShellInputTest {
         }
         assertFalse(Files.exists(shmDir.resolve("NEW")), "a refused --create leaves no segment behind");
         assertFalse(Files.exists(shmDir.resolve("MISSING")), "without --create nothing is created");
+    }
+
+    @Test
+    void systemVSegmentsThroughTheCommands() throws Exception {
+        Shell.Ran r = run("space", "shmget --create --mode 640 0x5eed 8K");
+        assertEquals(0, r.status(), r.out());
+        String id = r.out().lines().filter(l -> l.startsWith("shmid ")).findFirst().orElseThrow().substring(6).strip();
+        String at = commands.shmat(false, "1", id);
+        assertTrue(commands.shmctl(id, "stat").matches("shmid " + id + " key 0x00005eed owner \\d+ perms 640 bytes 8192 nattch 1"),
+                commands.shmctl(id, "stat"));
+        assertEquals("wrote 2", commands.write(false, false, "1", at, "hi"));
+        commands.shmdt("1", at);
+        assertTrue(commands.shmctl(id, "stat").endsWith("nattch 0"), commands.shmctl(id, "stat"));
+        assertEquals("", commands.shmctl(id, "rmid"));
+        assertFalse(commands.ipcs().contains("0x00005eed"), commands.ipcs());
     }
 
     @Test
