@@ -54,6 +54,23 @@ class RuntimeScriptTest {
         Files.deleteIfExists(Path.of("/dev/shm/memmap-runtime-test"));
     }
 
+    /** The commands of issue 14 in the runtime's own shell: fork, mremap, mlock, madvise, System V, smaps, brk, mincore, pins, forced I/O. */
+    @Test
+    void theWholeAddressSpaceFromTheShell() throws Exception {
+        Ran r = runtime("space", "mmap --private 1 8K", "write 1 0x7ffff7ffd000 hello", "fork 1", "write 2 0x7ffff7ffd000 HELLO",
+                "read --text 1 0x7ffff7ffd000 5", "mremap --may-move 1 0x7ffff7ffd000 8K 16K", "mlock 1 0x7ffff7ffd000 4K",
+                "madvise 1 0x7ffff7ffe000 4K dontneed", "mincore 1 0x7ffff7ffd000 8K", "mprotect 2 0x7ffff7ffd000 8K -",
+                "read --force --text 2 0x7ffff7ffd000 5", "shmget --create 0x7e57 8K", "smaps 1",
+                "brk --setup 1 0x555555554000", "brk 1 0x555555555010", "pin --write 1 0x555555554000 4K", "pins", "unpin 1",
+                "release 2", "release 1");
+        assertEquals(0, r.status(), r.out());
+        for (String expected : new String[] {"space 2", "hello", "HELLO", "0x7ffff7ffd000", "shmid ", "Locked:               4 kB",
+                "heap 0x555555554000-0x555555555010", "view 1 [0x555555554000, 0x555555555000) in 1 pieces", "live",
+                "unpinned 1", ": ok"}) {
+            assertTrue(r.out().contains(expected), "missing " + expected + " in\n" + r.out());
+        }
+    }
+
     @Test
     void aFailingCommandStopsTheScriptAndExitsOne() throws Exception {
         Ran r = runtime("space", "munmap 1 0x1001 4K", "space");
