@@ -75,31 +75,36 @@ public class RandomAccessBench {
         return x ^ (x << 17);
     }
 
+    /** What every random-access benchmark reads through: an address space, its mapping at {@code base}, a view, the same bytes raw. */
+    public abstract static class Mapped {
+        MemfdMemoryFile mf;
+        MemoryManager mm;
+        long base;
+        PinnedView view;
+        /** The same bytes for raw access: a {@code FileChannel.map} of the file, or native memory. */
+        MemorySegment raw;
+        MemorySegment eight;
+        long mask;
+        long x = 0x9E3779B97F4A7C15L;
+    }
+
     /** A page-cache-hot file of {@code size} bytes, mapped by memmap and by each peer. */
     @State(Scope.Thread)
-    public static class FileState {
+    public static class FileState extends Mapped {
         @Param({"268435456", "4294967296"})
         public long size;
 
         Path dir;
-        MemfdMemoryFile mf;
-        MemoryManager mm;
         Backing backing;
-        long base;
         Arena arena;
         FileChannel channel;
-        MemorySegment channelMap;
         UnsafeBuffer[] agrona;
         MMapDirectory lucene;
         IndexInput luceneInput;
         RandomAccessInput luceneRandom;
-        PinnedView view;
-        MemorySegment eight;
         MemorySegment piece;
         UnsafeBuffer pieceBuffer;
         byte[] pieceArray;
-        long mask;
-        long x = 0x9E3779B97F4A7C15L;
         long seq;
 
         @Setup(Level.Trial)
@@ -128,17 +133,17 @@ public class RandomAccessBench {
             base = mm.mmap(CTX, backing.configure(MMapOpts.builder().length(size).perms(AccessType.READ)
                     .maxPerms(AccessType.READ).build()));
             channel = FileChannel.open(file, StandardOpenOption.READ);
-            channelMap = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            raw = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             agrona = new UnsafeBuffer[(int) ((size + (1L << 30) - 1) >>> 30)];
             for (int i = 0; i < agrona.length; i++) {
-                agrona[i] = new UnsafeBuffer(channelMap.address() + ((long) i << 30), (int) Math.min(1L << 30, size - ((long) i << 30)));
+                agrona[i] = new UnsafeBuffer(raw.address() + ((long) i << 30), (int) Math.min(1L << 30, size - ((long) i << 30)));
             }
             lucene = new MMapDirectory(dir);
             luceneInput = lucene.openInput("data.bin", IOContext.DEFAULT);
             luceneRandom = luceneInput.randomAccessSlice(0, size);
             for (long off = 0; off < size; off += PIECE) { // page cache hot, every path's translations made
                 mm.read(CTX, base + off, piece);
-                MemorySegment.copy(channelMap, off, piece, 0, PIECE);
+                MemorySegment.copy(raw, off, piece, 0, PIECE);
                 luceneRandom.readLong(off);
             }
             view = mm.pin(CTX, base, size, AccessType.READ, false);
@@ -161,19 +166,11 @@ public class RandomAccessBench {
 
     /** {@code size} bytes of private anonymous memory, every page touched, and as much native memory for raw. */
     @State(Scope.Thread)
-    public static class AnonState {
+    public static class AnonState extends Mapped {
         @Param({"268435456", "4294967296"})
         public long size;
 
-        MemfdMemoryFile mf;
-        MemoryManager mm;
-        long base;
-        PinnedView view;
         Arena arena;
-        MemorySegment raw;
-        MemorySegment eight;
-        long mask;
-        long x = 0x9E3779B97F4A7C15L;
 
         @Setup(Level.Trial)
         public void setup() throws MemmapException {
@@ -202,10 +199,10 @@ public class RandomAccessBench {
         }
     }
 
-    // ------------------------------------------------------------ random reads of the file
+    // ------------------------------------------------------------ the loops, one each for both states
 
-    @Benchmark
-    public long fileMemmapRead(FileState s) {
+    /** OPS random 8-byte reads through {@code AddressSpace.read}. */
+    static long memmapReads(Mapped s) {
         long sum = 0;
         long x = s.x;
         for (int i = 0; i < OPS; i++) {
@@ -217,30 +214,57 @@ public class RandomAccessBench {
         return sum;
     }
 
-    @Benchmark
-    public long fileRawSegmentRead(FileState s) {
+    /** OPS random 8-byte reads of a segment ({@code raw}, or the pinned view's): offset = address minus the start. */
+    static long segmentReads(Mapped s, MemorySegment seg) {
         long sum = 0;
         long x = s.x;
         for (int i = 0; i < OPS; i++) {
             x = next(x);
-            sum += s.channelMap.get(ValueLayout.JAVA_LONG_UNALIGNED, x & s.mask);
+            sum += seg.get(ValueLayout.JAVA_LONG_UNALIGNED, x & s.mask);
         }
         s.x = x;
         return sum;
     }
 
+    /** OPS random 8-byte writes through {@code AddressSpace.write}. */
+    static long memmapWrites(Mapped s) {
+        long x = s.x;
+        for (int i = 0; i < OPS; i++) {
+            x = next(x);
+            s.eight.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, x);
+            s.mm.write(CTX, s.base + (x & s.mask), s.eight);
+        }
+        s.x = x;
+        return x;
+    }
+
+    /** OPS random 8-byte writes of a segment. */
+    static long segmentWrites(Mapped s, MemorySegment seg) {
+        long x = s.x;
+        for (int i = 0; i < OPS; i++) {
+            x = next(x);
+            seg.set(ValueLayout.JAVA_LONG_UNALIGNED, x & s.mask, x);
+        }
+        s.x = x;
+        return x;
+    }
+
+    // ------------------------------------------------------------ random reads of the file
+
+    @Benchmark
+    public long fileMemmapRead(FileState s) {
+        return memmapReads(s);
+    }
+
+    @Benchmark
+    public long fileRawSegmentRead(FileState s) {
+        return segmentReads(s, s.raw);
+    }
+
     /** Through a pinned view of the whole mapping: its one segment, indexed by address minus the view's start. */
     @Benchmark
     public long fileMemmapPinnedRead(FileState s) {
-        long sum = 0;
-        long x = s.x;
-        MemorySegment v = s.view.segment();
-        for (int i = 0; i < OPS; i++) {
-            x = next(x);
-            sum += v.get(ValueLayout.JAVA_LONG_UNALIGNED, x & s.mask);
-        }
-        s.x = x;
-        return sum;
+        return segmentReads(s, s.view.segment());
     }
 
     @Benchmark
@@ -283,7 +307,7 @@ public class RandomAccessBench {
     public long fileRawSegmentSequential1MiB(FileState s) {
         long off = s.seq;
         s.seq = (off + PIECE) & (s.size - 1);
-        MemorySegment.copy(s.channelMap, off, s.piece, 0, PIECE);
+        MemorySegment.copy(s.raw, off, s.piece, 0, PIECE);
         return off;
     }
 
@@ -310,74 +334,31 @@ public class RandomAccessBench {
 
     @Benchmark
     public long anonMemmapRead(AnonState s) {
-        long sum = 0;
-        long x = s.x;
-        for (int i = 0; i < OPS; i++) {
-            x = next(x);
-            s.mm.read(CTX, s.base + (x & s.mask), s.eight);
-            sum += s.eight.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
-        }
-        s.x = x;
-        return sum;
+        return memmapReads(s);
     }
 
     @Benchmark
     public long anonMemmapPinnedRead(AnonState s) {
-        long sum = 0;
-        long x = s.x;
-        MemorySegment v = s.view.segment();
-        for (int i = 0; i < OPS; i++) {
-            x = next(x);
-            sum += v.get(ValueLayout.JAVA_LONG_UNALIGNED, x & s.mask);
-        }
-        s.x = x;
-        return sum;
+        return segmentReads(s, s.view.segment());
     }
 
     @Benchmark
     public long anonMemmapPinnedWrite(AnonState s) {
-        long x = s.x;
-        MemorySegment v = s.view.segment();
-        for (int i = 0; i < OPS; i++) {
-            x = next(x);
-            v.set(ValueLayout.JAVA_LONG_UNALIGNED, x & s.mask, x);
-        }
-        s.x = x;
-        return x;
+        return segmentWrites(s, s.view.segment());
     }
 
     @Benchmark
     public long anonRawSegmentRead(AnonState s) {
-        long sum = 0;
-        long x = s.x;
-        for (int i = 0; i < OPS; i++) {
-            x = next(x);
-            sum += s.raw.get(ValueLayout.JAVA_LONG_UNALIGNED, x & s.mask);
-        }
-        s.x = x;
-        return sum;
+        return segmentReads(s, s.raw);
     }
 
     @Benchmark
     public long anonMemmapWrite(AnonState s) {
-        long x = s.x;
-        for (int i = 0; i < OPS; i++) {
-            x = next(x);
-            s.eight.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, x);
-            s.mm.write(CTX, s.base + (x & s.mask), s.eight);
-        }
-        s.x = x;
-        return x;
+        return memmapWrites(s);
     }
 
     @Benchmark
     public long anonRawSegmentWrite(AnonState s) {
-        long x = s.x;
-        for (int i = 0; i < OPS; i++) {
-            x = next(x);
-            s.raw.set(ValueLayout.JAVA_LONG_UNALIGNED, x & s.mask, x);
-        }
-        s.x = x;
-        return x;
+        return segmentWrites(s, s.raw);
     }
 }

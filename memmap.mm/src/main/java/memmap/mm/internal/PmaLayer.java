@@ -584,47 +584,8 @@ final class PmaLayer {
 
     // ---------------------------------------------------------------- invariants
 
-    /** Checks the pma invariants against the vmas. Requires mappingMu and activeMu. */
+    /** Checks the pma invariants against the vmas (see {@link PmaInvariants}). Requires mappingMu and activeMu. */
     void checkInvariants() {
-        set.checkInvariants();
-        long rss = 0;
-        for (Segment<Pma> p = set.firstSegment(); p != null; p = p.nextSegment()) {
-            Pma pma = p.value();
-            Segment<Vma> v = mm.vmas.set.findSegment(p.start());
-            if (v == null || Long.compareUnsigned(p.end(), v.end()) > 0) {
-                throw new IllegalStateException("pma [" + Pages.hex(p.start()) + ", " + Pages.hex(p.end()) + ") is not inside one vma"
-                        + (v == null ? "" : " (vma ends at " + Pages.hex(v.end()) + ")"));
-            }
-            if (!v.value().effectivePerms().supersetOf(pma.effectivePerms())) {
-                throw new IllegalStateException("pma at " + Pages.hex(p.start()) + " allows " + pma.effectivePerms() + ", its vma only "
-                        + v.value().effectivePerms());
-            }
-            if (pma.needCOW() && (pma.effectivePerms().write() || pma.maxPerms().write())) {
-                throw new IllegalStateException("copy-on-write pma at " + Pages.hex(p.start()) + " is writable");
-            }
-            rss += p.length();
-        }
-        if (rss != curRSS) {
-            throw new IllegalStateException("curRSS = " + curRSS + " but the pmas cover " + rss);
-        }
-        tlb.forEachValid(version, e -> {
-            for (long a = e.start(); Long.compareUnsigned(a, e.end()) < 0;) {
-                Segment<Pma> p = set.findSegment(a);
-                if (p == null || (e.writable() && !p.value().effectivePerms().write())
-                        || (e.readable() && !p.value().effectivePerms().read())) {
-                    throw new IllegalStateException("the TLB's entry [" + Pages.hex(e.start()) + ", " + Pages.hex(e.end())
-                            + ") is not backed by pmas with its permissions at " + Pages.hex(a));
-                }
-                BlockSeq internal = p.value().internal();
-                if (internal != null) {
-                    long at = internal.dropFirst(a - p.start()).head().address();
-                    if (at != e.segment().address() + (a - e.start())) {
-                        throw new IllegalStateException("the TLB's entry [" + Pages.hex(e.start()) + ", " + Pages.hex(e.end())
-                                + ") maps " + Pages.hex(a) + " elsewhere than its pma");
-                    }
-                }
-                a = p.end();
-            }
-        });
+        PmaInvariants.check(this);
     }
 }

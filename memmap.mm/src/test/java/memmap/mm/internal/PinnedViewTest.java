@@ -25,7 +25,6 @@ import memmap.api.MRemapMove;
 import memmap.api.MemmapException;
 import memmap.api.PinnedView;
 import memmap.posix.FdMappable;
-import memmap.posix.FdMappableCache;
 import memmap.posix.Posix;
 
 /**
@@ -222,9 +221,8 @@ class PinnedViewTest extends TwoAnonymousProviders {
         assertEquals(10, get(mm, a));
         assertEquals(Errno.EFAULT, assertThrows(MemmapException.class, () -> mm.pin(CTX, a, P, AccessType.WRITE, false)).errno());
 
-        Path f = Files.write(dir.resolve("ro"), new byte[(int) P]);
-        int fd = Posix.open(f.toString(), Posix.O_RDWR | Posix.O_CLOEXEC, 0);
-        FdMappable file = new FdMappableCache().get(fd, Posix.fstat(fd), f.toString(), true, true, true);
+        Path f = dir.resolve("ro");
+        FdMappable file = MemoryManagerIoTestConfig.hostFile(f, P);
         long s = mm.mmap(CTX, MMapOpts.builder().length(P).mappable(file).mappingIdentity(file).perms(AccessType.READ).build());
         IoResult refused = mm.write(CTX, s, eight, IoOpts.FORCE);
         assertEquals(0, refused.n());
@@ -239,9 +237,8 @@ class PinnedViewTest extends TwoAnonymousProviders {
     @Test
     void aTruncatedFileFaultsThroughTheViewAsAValue() throws Exception {
         MemoryManager mm = mm();
-        Path f = Files.write(dir.resolve("t"), new byte[(int) (4 * P)]);
-        int fd = Posix.open(f.toString(), Posix.O_RDWR | Posix.O_CLOEXEC, 0);
-        FdMappable file = new FdMappableCache().get(fd, Posix.fstat(fd), f.toString(), true, true, true);
+        Path f = dir.resolve("t");
+        FdMappable file = MemoryManagerIoTestConfig.hostFile(f, 4 * P);
         long s = mm.mmap(CTX, MMapOpts.builder().length(4 * P).mappable(file).mappingIdentity(file).build());
         try (PinnedView v = mm.pin(CTX, s, 4 * P, AccessType.READ_WRITE, false)) {
             assertTrue(v.pieces().stream().allMatch(PinnedView.Piece::mayFault), "a host file's pages may fault");
@@ -263,9 +260,8 @@ class PinnedViewTest extends TwoAnonymousProviders {
     void aViewAcrossMappingsAndFilesIsOneSegment() throws Exception {
         MemoryManager mm = mm();
         long a = mm.mmap(CTX, MMapOpts.builder().length(4 * P).isPrivate(true).build());
-        Path f = Files.write(dir.resolve("two"), new byte[(int) (2 * P)]);
-        int fd = Posix.open(f.toString(), Posix.O_RDWR | Posix.O_CLOEXEC, 0);
-        FdMappable file = new FdMappableCache().get(fd, Posix.fstat(fd), f.toString(), true, true, true);
+        Path f = dir.resolve("two");
+        FdMappable file = MemoryManagerIoTestConfig.hostFile(f, 2 * P);
         mm.mmap(CTX, MMapOpts.builder().addr(a + 2 * P).fixed(true).unmap(true).length(2 * P).mappable(file).mappingIdentity(file).build());
         put(mm, a + 8, 1);
         put(mm, a + 3 * P, 2);

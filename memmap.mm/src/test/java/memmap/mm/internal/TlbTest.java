@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,21 +13,15 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import memmap.anon.internal.AnonymousProvider;
-import memmap.anon.internal.MemfdMemoryFile;
 import memmap.api.AccessType;
 import memmap.api.BusError;
-import memmap.api.Context;
 import memmap.api.Errno;
 import memmap.api.IoResult;
 import memmap.api.MMapOpts;
 import memmap.posix.FdMappable;
-import memmap.posix.FdMappableCache;
 import memmap.posix.Posix;
 
 /**
@@ -37,31 +30,15 @@ import memmap.posix.Posix;
  * memmap's back faults through the TLB as a value, and a lock-free read never returns what
  * memory held before a change that completed before the read began.
  */
-class TlbTest {
-    static final long P = 4096;
+class TlbTest extends TwoAnonymousProviders {
     static final long HUGE = 2L << 20;
-    static final Context CTX = Context.background();
     static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
 
     @TempDir
     Path dir;
 
-    MemfdMemoryFile mf;
-    AnonymousProvider anon;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        mf = new MemfdMemoryFile("mm-tlb", 2L << 20, 1L << 30, 0, false);
-        anon = MemoryManagerIoTestConfig.anonymous(mf);
-    }
-
-    @AfterEach
-    void tearDown() {
-        mf.release();
-    }
-
     MemoryManager mm() {
-        return new MemoryManager(MemoryManager.Layout.LINUX_X86_64, Backings.of(mf, anon));
+        return new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
     }
 
     static MemorySegment eight(long v) {
@@ -114,9 +91,8 @@ class TlbTest {
 
     @Test
     void aHostFileTruncatedBehindMemmapsBackFaultsThroughTheTlbAsAValue() throws Exception {
-        Path f = Files.write(dir.resolve("t"), new byte[(int) (4 * P)]);
-        int fd = Posix.open(f.toString(), Posix.O_RDWR | Posix.O_CLOEXEC, 0);
-        FdMappable file = new FdMappableCache().get(fd, Posix.fstat(fd), f.toString(), true, true, true);
+        Path f = dir.resolve("t");
+        FdMappable file = MemoryManagerIoTestConfig.hostFile(f, 4 * P);
         MemoryManager mm = mm();
         long s = mm.mmap(CTX, MMapOpts.builder().length(4 * P).mappable(file).mappingIdentity(file).build());
         assertEquals(IoResult.ok(8), mm.write(CTX, s + 3 * P, eight(42)));

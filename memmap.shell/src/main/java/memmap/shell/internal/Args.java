@@ -57,14 +57,24 @@ final class Args {
 
     /** The address space numbered {@code value}, which must be one of {@code open}. */
     static int space(String value, Set<Integer> open) {
+        return open("space", value, open, "open address space", "`space` makes one and prints it");
+    }
+
+    /** An open pinned view's number. */
+    static int view(String value, Set<Integer> open) {
+        return open("view", value, open, "open pinned view", "`pin` makes one and prints it");
+    }
+
+    /** {@code value} as one of the numbers in {@code open}, else an error naming {@code name}, the value and what is open. */
+    private static int open(String name, String value, Set<Integer> open, String what, String hint) {
         int n;
         try {
             n = Integer.parseInt(value.strip());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("space = " + value + " is not a number; `space` makes one and prints it");
+            throw new IllegalArgumentException(name + " = " + value + " is not a number; " + hint);
         }
         if (!open.contains(n)) {
-            throw new IllegalArgumentException("space = " + value + " is not an open address space (open: " + open + ")");
+            throw new IllegalArgumentException(name + " = " + value + " is not an " + what + " (open: " + open + ")");
         }
         return n;
     }
@@ -82,20 +92,6 @@ final class Args {
     /** {@code v} as Linux prints addresses: {@code 0x} and lower-case hex. */
     static String hex(long v) {
         return "0x" + Long.toHexString(v);
-    }
-
-    /** An open pinned view's number. */
-    static int view(String value, Set<Integer> open) {
-        int n;
-        try {
-            n = Integer.parseInt(value.strip());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("view = " + value + " is not a number; `pin` makes one and prints it");
-        }
-        if (!open.contains(n)) {
-            throw new IllegalArgumentException("view = " + value + " is not an open pinned view (open: " + open + ")");
-        }
-        return n;
     }
 
     /** A non-negative 32-bit id (a System V segment's). */
