@@ -64,7 +64,7 @@ class RuntimeScriptTest {
                 "brk --setup 1 0x555555554000", "brk 1 0x555555555010", "pin --write 1 0x555555554000 4K", "pins", "unpin 1",
                 "release 2", "release 1");
         assertEquals(0, r.status(), r.out());
-        for (String expected : new String[] {"space 2", "hello", "HELLO", "0x7ffff7ffd000", "shmid ", "Locked:               4 kB",
+        for (String expected : new String[] {"space 2", "hello", "HELLO", "0x7ffff7ffd000", "shmid ", "Locked:                4 kB",
                 "heap 0x555555554000-0x555555555010", "view 1 [0x555555554000, 0x555555555000) in 1 pieces", "live",
                 "unpinned 1", ": ok"}) {
             assertTrue(r.out().contains(expected), "missing " + expected + " in\n" + r.out());
