@@ -222,6 +222,7 @@ public final class MappingSet {
      * writer can still dirty (msync cleans the rest, gVisor's KeepDirty per part).
      */
     public List<MappableRange> writableRanges(MappableRange mr) {
+        java.util.Objects.requireNonNull(mr, "mr = null");
         List<MappableRange> out = new ArrayList<>();
         set.visitRange(mr.start(), mr.end(), seg -> {
             for (MappingOfRange m : seg.value()) {

@@ -372,12 +372,14 @@ public final class MemoryManager implements AddressSpace {
     /** CopyIn with options (IgnorePermissions takes the full path). */
     @Override
     public IoResult read(Context ctx, long addr, MemorySegment dst, IoOpts opts) {
+        java.util.Objects.requireNonNull(opts, "opts = null");
         return opts.ignorePermissions() ? io.read(ctx, addr, dst, true) : read(ctx, addr, dst);
     }
 
     /** CopyOut with options (IgnorePermissions takes the full path). */
     @Override
     public IoResult write(Context ctx, long addr, MemorySegment src, IoOpts opts) {
+        java.util.Objects.requireNonNull(opts, "opts = null");
         return opts.ignorePermissions() ? io.write(ctx, addr, src, true) : write(ctx, addr, src);
     }
 

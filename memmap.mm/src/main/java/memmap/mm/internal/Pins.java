@@ -58,10 +58,12 @@ final class Pins {
 
     /** {@link memmap.api.AddressSpace#pin}. */
     PinnedView pin(Context ctx, long addr, long length, AccessType at, boolean force) throws MemmapException {
+        java.util.Objects.requireNonNull(ctx, "ctx = null");
+        java.util.Objects.requireNonNull(at, "at = null");
         if (length == 0) {
             throw Errno.EINVAL.exception("length = 0: nothing to pin at " + Pages.hex(addr));
         }
-        if (!at.any()) {
+        if (!at.read() && !at.write()) {
             throw Errno.EINVAL.exception("at = " + at + ": a view is pinned for reading, writing or both");
         }
         long end = addr + length;

@@ -293,6 +293,11 @@ class PinnedViewTest extends TwoAnonymousProviders {
         assertEquals(Errno.EINVAL, zero.errno());
         assertTrue(zero.getMessage().contains("length = 0"), zero.getMessage());
         assertEquals(Errno.EINVAL, assertThrows(MemmapException.class, () -> mm.pin(CTX, a, P, AccessType.NO_ACCESS, false)).errno());
+        assertEquals(Errno.EINVAL, assertThrows(MemmapException.class,
+                () -> mm.pin(CTX, a, P, new AccessType(false, false, true), false)).errno(), "execute alone pins nothing");
+        assertEquals("at = null", assertThrows(NullPointerException.class, () -> mm.pin(CTX, a, P, null, false)).getMessage());
+        assertEquals("opts = null", assertThrows(NullPointerException.class,
+                () -> mm.read(CTX, a, MemorySegment.ofArray(new byte[1]), null)).getMessage());
         assertEquals(Errno.EFAULT, assertThrows(MemmapException.class, () -> mm.pin(CTX, -P, 2 * P, AccessType.READ, false)).errno());
         MemmapException past = assertThrows(MemmapException.class, () -> mm.pin(CTX, a + P, 2 * P, AccessType.READ, false));
         assertEquals(Errno.EFAULT, past.errno(), "the range runs past the mapping");

@@ -171,7 +171,7 @@ public final class MemmapCommands {
             @Descriptor("offset into the file or segment (page-aligned)") @Parameter(names = "--offset", absentValue = "0") String offset,
             @Descriptor("address space number") String space,
             @Descriptor("bytes (decimal, 0x hex, or with K, M, G)") String length) throws MemmapException {
-        AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
+        AddressSpace as = open(space);
         long len = Args.number("length", length);
         AccessType p = Args.perms("perms", perms);
         long off = Args.number("offset", offset);
@@ -258,14 +258,14 @@ public final class MemmapCommands {
     @Descriptor("unmap a range")
     public String munmap(@Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("bytes") String length) throws MemmapException {
-        spaces.get(Args.space(space, spaces.keySet())).munmap(CTX, Args.number("addr", addr), Args.number("length", length));
+        open(space).munmap(CTX, Args.number("addr", addr), Args.number("length", length));
         return "";
     }
 
     @Descriptor("change the permissions of a range")
     public String mprotect(@Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("bytes") String length, @Descriptor("any of r w x, or - for none") String perms) throws MemmapException {
-        spaces.get(Args.space(space, spaces.keySet())).mprotect(CTX, Args.number("addr", addr), Args.number("length", length),
+        open(space).mprotect(CTX, Args.number("addr", addr), Args.number("length", length),
                 Args.perms("perms", perms));
         return "";
     }
@@ -273,7 +273,7 @@ public final class MemmapCommands {
     @Descriptor("write a range back to its file (MS_SYNC)")
     public String msync(@Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("bytes") String length) throws MemmapException {
-        spaces.get(Args.space(space, spaces.keySet())).msync(CTX, Args.number("addr", addr), Args.number("length", length), true, false);
+        open(space).msync(CTX, Args.number("addr", addr), Args.number("length", length), true, false);
         return "";
     }
 
@@ -283,7 +283,7 @@ public final class MemmapCommands {
             @Descriptor("ignore the protection, as ptrace and /proc/[pid]/mem do") @Parameter(names = {"-f", "--force"}, presentValue = "true", absentValue = "false") boolean force,
             @Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("bytes (at most 1 MiB)") String length) throws MemmapException {
-        AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
+        AddressSpace as = open(space);
         long n = Args.number("length", length);
         if (Long.compareUnsigned(n, 1 << 20) > 0) {
             throw new IllegalArgumentException("length = " + length + " is more than 1 MiB");
@@ -302,7 +302,7 @@ public final class MemmapCommands {
             @Descriptor("ignore the protection, as ptrace and /proc/[pid]/mem do") @Parameter(names = {"-f", "--force"}, presentValue = "true", absentValue = "false") boolean force,
             @Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("the data") String data) throws MemmapException {
-        AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
+        AddressSpace as = open(space);
         byte[] bytes = hex ? Args.hexBytes("data", data) : data.getBytes(StandardCharsets.UTF_8);
         IoResult r = as.write(CTX, Args.number("addr", addr), MemorySegment.ofArray(bytes), force ? IoOpts.FORCE : IoOpts.DEFAULT);
         if (r.error() != null) {
@@ -313,7 +313,7 @@ public final class MemmapCommands {
 
     @Descriptor("fork an address space; prints the child's number")
     public String fork(@Descriptor("address space number") String space) throws MemmapException {
-        AddressSpace child = spaces.get(Args.space(space, spaces.keySet())).fork(CTX);
+        AddressSpace child = open(space).fork(CTX);
         int n = nextSpace.getAndIncrement();
         spaces.put(n, child);
         return "space " + n;
@@ -325,7 +325,7 @@ public final class MemmapCommands {
             @Descriptor("move it to this address (MREMAP_FIXED)") @Parameter(names = "--to", absentValue = ABSENT) String to,
             @Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("old bytes") String oldLength, @Descriptor("new bytes") String newLength) throws MemmapException {
-        AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
+        AddressSpace as = open(space);
         boolean fixed = !ABSENT.equals(to);
         MRemapMove move = fixed ? MRemapMove.MUST_MOVE : mayMove ? MRemapMove.MAY_MOVE : MRemapMove.NO_MOVE;
         return Args.hex(as.mremap(CTX, Args.number("addr", addr), Args.number("oldLength", oldLength), Args.number("newLength", newLength),
@@ -337,7 +337,7 @@ public final class MemmapCommands {
             @Descriptor("lock pages as they are faulted in, not now") @Parameter(names = "--on-fault", presentValue = "true", absentValue = "false") boolean onFault,
             @Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("bytes") String length) throws MemmapException {
-        spaces.get(Args.space(space, spaces.keySet())).mlock(CTX, Args.number("addr", addr), Args.number("length", length),
+        open(space).mlock(CTX, Args.number("addr", addr), Args.number("length", length),
                 onFault ? MLockMode.LAZY : MLockMode.EAGER);
         return "";
     }
@@ -345,14 +345,14 @@ public final class MemmapCommands {
     @Descriptor("unlock a range (munlock)")
     public String munlock(@Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("bytes") String length) throws MemmapException {
-        spaces.get(Args.space(space, spaces.keySet())).mlock(CTX, Args.number("addr", addr), Args.number("length", length), MLockMode.NONE);
+        open(space).mlock(CTX, Args.number("addr", addr), Args.number("length", length), MLockMode.NONE);
         return "";
     }
 
     @Descriptor("advise about a range (madvise): normal, random, sequential, willneed, dontneed, dontfork, dofork, ...")
     public String madvise(@Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("bytes") String length, @Descriptor("the advice") String advice) throws MemmapException {
-        spaces.get(Args.space(space, spaces.keySet())).madvise(CTX, Args.number("addr", addr), Args.number("length", length),
+        open(space).madvise(CTX, Args.number("addr", addr), Args.number("length", length),
                 Args.advice("advice", advice));
         return "";
     }
@@ -387,13 +387,13 @@ public final class MemmapCommands {
     public String shmat(
             @Descriptor("attach read-only") @Parameter(names = "--read-only", presentValue = "true", absentValue = "false") boolean readOnly,
             @Descriptor("address space number") String space, @Descriptor("segment id") String id) throws MemmapException {
-        return Args.hex(spaces.get(Args.space(space, spaces.keySet())).shmat(CTX, Args.id("id", id), 0,
+        return Args.hex(open(space).shmat(CTX, Args.id("id", id), 0,
                 readOnly ? SysVSharedMemory.SHM_RDONLY : 0));
     }
 
     @Descriptor("detach the System V segment attached at an address (shmdt)")
     public String shmdt(@Descriptor("address space number") String space, @Descriptor("address") String addr) throws MemmapException {
-        spaces.get(Args.space(space, spaces.keySet())).shmdt(CTX, Args.number("addr", addr));
+        open(space).shmdt(CTX, Args.number("addr", addr));
         return "";
     }
 
@@ -424,14 +424,14 @@ public final class MemmapCommands {
 
     @Descriptor("print an address space's smaps, as /proc/[pid]/smaps")
     public String smaps(@Descriptor("address space number") String space) {
-        return spaces.get(Args.space(space, spaces.keySet())).smaps(CTX);
+        return open(space).smaps(CTX);
     }
 
     @Descriptor("move the program break (brk; --setup sets where the heap starts); prints the heap")
     public String brk(
             @Descriptor("set the heap's start here (BrkSetup) instead of moving the break") @Parameter(names = "--setup", presentValue = "true", absentValue = "false") boolean setup,
             @Descriptor("address space number") String space, @Descriptor("the new break (or start)") String addr) throws MemmapException {
-        AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
+        AddressSpace as = open(space);
         long a = Args.number("addr", addr);
         if (setup) {
             as.brkSetup(CTX, a);
@@ -445,7 +445,7 @@ public final class MemmapCommands {
     @Descriptor("which pages of a range are resident (mincore): one digit per page")
     public String mincore(@Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("bytes") String length) throws MemmapException {
-        byte[] v = spaces.get(Args.space(space, spaces.keySet())).mincore(CTX, Args.number("addr", addr), Args.number("length", length));
+        byte[] v = open(space).mincore(CTX, Args.number("addr", addr), Args.number("length", length));
         StringBuilder sb = new StringBuilder(v.length);
         for (byte b : v) {
             sb.append(b & 1);
@@ -459,7 +459,7 @@ public final class MemmapCommands {
             @Descriptor("ignore the protection, as ptrace does") @Parameter(names = {"-f", "--force"}, presentValue = "true", absentValue = "false") boolean force,
             @Descriptor("address space number") String space, @Descriptor("address") String addr,
             @Descriptor("bytes") String length) throws MemmapException {
-        AddressSpace as = spaces.get(Args.space(space, spaces.keySet()));
+        AddressSpace as = open(space);
         PinnedView v = as.pin(CTX, Args.number("addr", addr), Args.number("length", length), write ? AccessType.READ_WRITE : AccessType.READ, force);
         int n = nextView.getAndIncrement();
         views.put(n, v);
@@ -482,7 +482,7 @@ public final class MemmapCommands {
 
     @Descriptor("print an address space's maps, as /proc/[pid]/maps")
     public String maps(@Descriptor("address space number") String space) {
-        return spaces.get(Args.space(space, spaces.keySet())).maps(CTX);
+        return open(space).maps(CTX);
     }
 
     @Descriptor("list System V shared-memory segments, as ipcs -m")
@@ -514,6 +514,11 @@ public final class MemmapCommands {
         sb.append(String.format("%8s %14s %14s%n", "CGROUP", "ALLOCATED", "COMMITTED"));
         new TreeMap<>(u.byCgroup()).forEach((id, c) -> sb.append(String.format("%8d %14d %14d%n", id, c.allocated(), c.committed())));
         return sb.toString();
+    }
+
+    /** The open address space numbered {@code space}, else an error naming the argument. */
+    private AddressSpace open(String space) {
+        return spaces.get(Args.space(space, spaces.keySet()));
     }
 
     /** For tests: how many address spaces are open. */
