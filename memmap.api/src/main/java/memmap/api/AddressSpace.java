@@ -50,7 +50,7 @@ public interface AddressSpace extends MappingSpace {
      * Sets where the heap starts (gVisor's {@code BrkSetup}, what a loader does after placing
      * the program's data): the heap becomes {@code [addr, addr)}, any previous heap unmapped.
      *
-     * @throws MemmapException EINVAL if {@code addr} is not page-aligned (nothing changed)
+     * @throws MemmapException EINVAL if {@code addr} is 0 or not page-aligned (nothing changed)
      */
     void brkSetup(Context ctx, long addr) throws MemmapException;
 
@@ -62,8 +62,8 @@ public interface AddressSpace extends MappingSpace {
      * old one ({@link #heap}{@code .end()}).
      *
      * @return the new break
-     * @throws MemmapException with the break unchanged: EINVAL below the heap's start; ENOMEM if
-     *     the heap would pass RLIMIT_DATA (its size, as gVisor counts it) or grow into another
+     * @throws MemmapException with the break unchanged: ENOMEM before {@link #brkSetup}; EINVAL
+     *     below the heap's start; ENOMEM if the heap would pass RLIMIT_DATA (its size, as gVisor counts it) or grow into another
      *     mapping; EFAULT if {@code addr} rounds past the address space
      */
     long brk(Context ctx, long addr) throws MemmapException;

@@ -206,7 +206,7 @@ final class Pins {
         if (open.isEmpty()) {
             return;
         }
-        for (View v : open) {
+        for (View v : List.copyOf(open)) { // a listener may close its view (which leaves the list)
             AddrRange pages = v.pages();
             long s = Long.compareUnsigned(pages.start(), start) > 0 ? pages.start() : start;
             long e = Long.compareUnsigned(pages.end(), end) < 0 ? pages.end() : end;
@@ -364,7 +364,7 @@ final class Pins {
         }
 
         private IoResult copy(long addr, MemorySegment mem, boolean write) {
-            long n = mem.byteSize();
+            long n = java.util.Objects.requireNonNull(mem, write ? "src = null" : "dst = null").byteSize();
             if (closed.get()) {
                 return new IoResult(0, Errno.EBADF.withDetail("the view of " + range + " is closed"));
             }

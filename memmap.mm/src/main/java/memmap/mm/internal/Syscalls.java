@@ -113,8 +113,8 @@ final class Syscalls {
 
     /** gVisor's BrkSetup. */
     void brkSetup(Context ctx, long addr) throws MemmapException {
-        if (!Pages.isPageAligned(addr)) {
-            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is not page-aligned");
+        if (!Pages.isPageAligned(addr) || addr == 0) {
+            throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + (addr == 0 ? ": the heap cannot start at 0" : " is not page-aligned"));
         }
         mm.withWriteLock(ctx, dropped -> {
             AddrRange old = mm.brk;
@@ -131,6 +131,9 @@ final class Syscalls {
     long brk(Context ctx, long addr) throws MemmapException {
         return mm.withWriteLock(ctx, dropped -> {
             AddrRange heap = mm.brk;
+            if (heap.start() == 0) {
+                throw Errno.ENOMEM.exception("addr = " + Pages.hex(addr) + ": no heap yet (brkSetup places it after the program's data)");
+            }
             if (Long.compareUnsigned(addr, heap.start()) < 0) {
                 throw Errno.EINVAL.exception("addr = " + Pages.hex(addr) + " is below the heap's start " + Pages.hex(heap.start()));
             }

@@ -95,16 +95,16 @@ final class Tlb {
         Entry e = new Entry(start, end, block.segment(), perms.read(), perms.write(), block.needSafecopy(), v);
         boolean isHuge = block.length() >= Pages.HUGE_PAGE_SIZE;
         int shift = isHuge ? HUGE_SHIFT : SMALL_SHIFT;
-        long from = Math.max(start, addr - Math.min(addr, FILL_REACH)) >>> shift;
-        long to = (Math.min(end - 1, addr + FILL_REACH)) >>> shift;
-        if (Long.compareUnsigned(addr + FILL_REACH, addr) < 0) {
-            to = (end - 1) >>> shift;
-        }
-        long sets = isHuge ? HUGE_SETS : SMALL_SETS;
-        if (to - from >= sets) {
-            from = (addr >>> shift) - sets / 2 + 1;
-            to = from + sets - 1;
-        }
+        // Region numbers (addresses shifted right by 16 or 21 bits: small, non-negative, so plain
+        // arithmetic is exact): the Block's regions, at most FILL_REACH either side of addr's.
+        // A huge fill writes at most 65 of the 2048 sets; a small Block (< 2 MiB) spans at most
+        // 32 regions of the 1024: no set is written twice.
+        long reach = FILL_REACH >>> shift;
+        long here = addr >>> shift;
+        long lowest = start >>> shift;
+        long highest = (end - 1) >>> shift;
+        long from = here - lowest > reach ? here - reach : lowest;
+        long to = highest - here > reach ? here + reach : highest;
         if (isHuge) {
             if (huge == null) {
                 huge = new Entry[2 * HUGE_SETS];

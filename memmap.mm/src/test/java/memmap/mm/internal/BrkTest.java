@@ -42,7 +42,11 @@ class BrkTest extends TwoAnonymousProviders {
     @Test
     void refusalsLeaveTheBreakWhereItWas() throws Exception {
         MemoryManager mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, backings);
+        MemmapException none = assertThrows(MemmapException.class, () -> mm.brk(CTX, START));
+        assertEquals(Errno.ENOMEM, none.errno());
+        assertTrue(none.getMessage().contains("no heap yet"), none.getMessage());
         assertEquals(Errno.EINVAL, assertThrows(MemmapException.class, () -> mm.brkSetup(CTX, START + 1)).errno());
+        assertEquals(Errno.EINVAL, assertThrows(MemmapException.class, () -> mm.brkSetup(CTX, 0)).errno());
         mm.brkSetup(CTX, START);
         mm.brk(CTX, START + P);
         String maps = mm.maps(CTX);

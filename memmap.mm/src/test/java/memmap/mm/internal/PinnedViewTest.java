@@ -113,6 +113,25 @@ class PinnedViewTest extends TwoAnonymousProviders {
     }
 
     @Test
+    void aListenerMayCloseItsViewAndTheOthersAreStillTold() throws Exception {
+        MemoryManager mm = mm();
+        long a = mm.mmap(CTX, MMapOpts.builder().length(2 * P).isPrivate(true).build());
+        PinnedView first = mm.pin(CTX, a, P, AccessType.READ, false);
+        PinnedView second = mm.pin(CTX, a, 2 * P, AccessType.READ, false);
+        first.onStale(r -> first.close()); // the holder unpins as soon as it hears
+        List<AddrRange> told = new CopyOnWriteArrayList<>();
+        second.onStale(told::add);
+        mm.munmap(CTX, a, 2 * P);
+        assertEquals(List.of(new AddrRange(a, a + 2 * P)), told, "the view after the closed one is told too");
+        assertEquals(1, open(mm));
+        assertEquals("dst = null", assertThrows(NullPointerException.class, () -> second.read(a, null)).getMessage());
+        second.close();
+        assertEquals(0, open(mm));
+        assertEquals(0, mf1.usage().allocated());
+        mm.release(CTX);
+    }
+
+    @Test
     void forkCopiesWritePinnedPagesAndKeepsTheViewLive() throws Exception {
         MemoryManager mm = mm();
         long a = mm.mmap(CTX, MMapOpts.builder().length(4 * P).isPrivate(true).build());
