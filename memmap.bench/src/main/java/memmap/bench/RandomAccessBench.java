@@ -30,6 +30,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 import memmap.anon.internal.MemfdMemoryFile;
@@ -54,7 +55,8 @@ import memmap.mm.internal.MemoryManager;
  * sequential 1 MiB reads ≥ 1.0× every peer. {@code size} 4 GiB is where cache and TLB misses
  * dominate.
  *
- * <p>Offsets come from an xorshift generator inlined in the loop (no index array competing for
+ * <p>The {@code shared…2Threads} rows run two threads on one address space (the shape of a
+ * two-vCPU guest). Offsets come from an xorshift generator inlined in the loop (no index array competing for
  * the cache); every read value is summed into the result so nothing is optimised away.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -83,9 +85,14 @@ public class RandomAccessBench {
         PinnedView view;
         /** The same bytes for raw access: a {@code FileChannel.map} of the file, or native memory. */
         MemorySegment raw;
-        MemorySegment eight;
         long mask;
-        long x = 0x9E3779B97F4A7C15L;
+    }
+
+    /** Each thread's own: its place in the random sequence (seeded by thread) and an 8-byte buffer. */
+    @State(Scope.Thread)
+    public static class Cursor {
+        long x = 0x9E3779B97F4A7C15L ^ Thread.currentThread().threadId();
+        final MemorySegment eight = Arena.ofAuto().allocate(8, 8);
     }
 
     /** A page-cache-hot file of {@code size} bytes, mapped by memmap and by each peer. */
@@ -122,7 +129,6 @@ public class RandomAccessBench {
             }
             mask = (size - 1) & ~7L;
             arena = Arena.ofShared();
-            eight = arena.allocate(8, 8);
             piece = arena.allocate(PIECE, 4096);
             pieceBuffer = new UnsafeBuffer(piece.address(), PIECE);
             pieceArray = new byte[PIECE];
@@ -165,21 +171,15 @@ public class RandomAccessBench {
     }
 
     /** {@code size} bytes of private anonymous memory, every page touched, and as much native memory for raw. */
-    @State(Scope.Thread)
-    public static class AnonState extends Mapped {
-        @Param({"268435456", "4294967296"})
-        public long size;
-
+    public abstract static class Anonymous extends Mapped {
         Arena arena;
 
-        @Setup(Level.Trial)
-        public void setup() throws MemmapException {
+        void make(long size) throws MemmapException {
             mask = (size - 1) & ~7L;
             mf = new MemfdMemoryFile("random-bench", 1L << 30, size + (1L << 30), 0, false);
             mm = new MemoryManager(MemoryManager.Layout.LINUX_X86_64, mf);
             base = mm.mmap(CTX, MMapOpts.builder().length(size).isPrivate(true).build());
             arena = Arena.ofShared();
-            eight = arena.allocate(8, 8);
             raw = arena.allocate(size, 4096);
             MemorySegment page = arena.allocate(4096, 4096);
             page.fill((byte) 1);
@@ -190,8 +190,7 @@ public class RandomAccessBench {
             view = mm.pin(CTX, base, size, AccessType.READ_WRITE, false);
         }
 
-        @TearDown(Level.Trial)
-        public void tearDown() {
+        void free() {
             view.close();
             mm.release(CTX);
             mf.release();
@@ -199,96 +198,127 @@ public class RandomAccessBench {
         }
     }
 
+    /** One thread's own anonymous memory. */
+    @State(Scope.Thread)
+    public static class AnonState extends Anonymous {
+        @Param({"268435456", "4294967296"})
+        public long size;
+
+        @Setup(Level.Trial)
+        public void setup() throws MemmapException {
+            make(size);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            free();
+        }
+    }
+
+    /** 256 MiB of anonymous memory in one address space that every thread of the benchmark uses. */
+    @State(Scope.Benchmark)
+    public static class SharedAnonState extends Anonymous {
+        @Setup(Level.Trial)
+        public void setup() throws MemmapException {
+            make(256L << 20);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            free();
+        }
+    }
+
     // ------------------------------------------------------------ the loops, one each for both states
 
     /** OPS random 8-byte reads through {@code AddressSpace.read}. */
-    static long memmapReads(Mapped s) {
+    static long memmapReads(Mapped s, Cursor c) {
         long sum = 0;
-        long x = s.x;
+        long x = c.x;
         for (int i = 0; i < OPS; i++) {
             x = next(x);
-            s.mm.read(CTX, s.base + (x & s.mask), s.eight);
-            sum += s.eight.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+            s.mm.read(CTX, s.base + (x & s.mask), c.eight);
+            sum += c.eight.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
         }
-        s.x = x;
+        c.x = x;
         return sum;
     }
 
     /** OPS random 8-byte reads of a segment ({@code raw}, or the pinned view's): offset = address minus the start. */
-    static long segmentReads(Mapped s, MemorySegment seg) {
+    static long segmentReads(Mapped s, Cursor c, MemorySegment seg) {
         long sum = 0;
-        long x = s.x;
+        long x = c.x;
         for (int i = 0; i < OPS; i++) {
             x = next(x);
             sum += seg.get(ValueLayout.JAVA_LONG_UNALIGNED, x & s.mask);
         }
-        s.x = x;
+        c.x = x;
         return sum;
     }
 
     /** OPS random 8-byte writes through {@code AddressSpace.write}. */
-    static long memmapWrites(Mapped s) {
-        long x = s.x;
+    static long memmapWrites(Mapped s, Cursor c) {
+        long x = c.x;
         for (int i = 0; i < OPS; i++) {
             x = next(x);
-            s.eight.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, x);
-            s.mm.write(CTX, s.base + (x & s.mask), s.eight);
+            c.eight.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, x);
+            s.mm.write(CTX, s.base + (x & s.mask), c.eight);
         }
-        s.x = x;
+        c.x = x;
         return x;
     }
 
     /** OPS random 8-byte writes of a segment. */
-    static long segmentWrites(Mapped s, MemorySegment seg) {
-        long x = s.x;
+    static long segmentWrites(Mapped s, Cursor c, MemorySegment seg) {
+        long x = c.x;
         for (int i = 0; i < OPS; i++) {
             x = next(x);
             seg.set(ValueLayout.JAVA_LONG_UNALIGNED, x & s.mask, x);
         }
-        s.x = x;
+        c.x = x;
         return x;
     }
 
     // ------------------------------------------------------------ random reads of the file
 
     @Benchmark
-    public long fileMemmapRead(FileState s) {
-        return memmapReads(s);
+    public long fileMemmapRead(FileState s, Cursor c) {
+        return memmapReads(s, c);
     }
 
     @Benchmark
-    public long fileRawSegmentRead(FileState s) {
-        return segmentReads(s, s.raw);
+    public long fileRawSegmentRead(FileState s, Cursor c) {
+        return segmentReads(s, c, s.raw);
     }
 
     /** Through a pinned view of the whole mapping: its one segment, indexed by address minus the view's start. */
     @Benchmark
-    public long fileMemmapPinnedRead(FileState s) {
-        return segmentReads(s, s.view.segment());
+    public long fileMemmapPinnedRead(FileState s, Cursor c) {
+        return segmentReads(s, c, s.view.segment());
     }
 
     @Benchmark
-    public long fileAgronaRead(FileState s) {
+    public long fileAgronaRead(FileState s, Cursor c) {
         long sum = 0;
-        long x = s.x;
+        long x = c.x;
         for (int i = 0; i < OPS; i++) {
             x = next(x);
             long off = x & s.mask;
             sum += s.agrona[(int) (off >>> 30)].getLong((int) (off & ((1 << 30) - 1)));
         }
-        s.x = x;
+        c.x = x;
         return sum;
     }
 
     @Benchmark
-    public long fileLuceneRead(FileState s) throws IOException {
+    public long fileLuceneRead(FileState s, Cursor c) throws IOException {
         long sum = 0;
-        long x = s.x;
+        long x = c.x;
         for (int i = 0; i < OPS; i++) {
             x = next(x);
             sum += s.luceneRandom.readLong(x & s.mask);
         }
-        s.x = x;
+        c.x = x;
         return sum;
     }
 
@@ -333,32 +363,64 @@ public class RandomAccessBench {
     // ------------------------------------------------------------ random reads and writes of anonymous memory
 
     @Benchmark
-    public long anonMemmapRead(AnonState s) {
-        return memmapReads(s);
+    public long anonMemmapRead(AnonState s, Cursor c) {
+        return memmapReads(s, c);
     }
 
     @Benchmark
-    public long anonMemmapPinnedRead(AnonState s) {
-        return segmentReads(s, s.view.segment());
+    public long anonMemmapPinnedRead(AnonState s, Cursor c) {
+        return segmentReads(s, c, s.view.segment());
     }
 
     @Benchmark
-    public long anonMemmapPinnedWrite(AnonState s) {
-        return segmentWrites(s, s.view.segment());
+    public long anonMemmapPinnedWrite(AnonState s, Cursor c) {
+        return segmentWrites(s, c, s.view.segment());
     }
 
     @Benchmark
-    public long anonRawSegmentRead(AnonState s) {
-        return segmentReads(s, s.raw);
+    public long anonRawSegmentRead(AnonState s, Cursor c) {
+        return segmentReads(s, c, s.raw);
     }
 
     @Benchmark
-    public long anonMemmapWrite(AnonState s) {
-        return memmapWrites(s);
+    public long anonMemmapWrite(AnonState s, Cursor c) {
+        return memmapWrites(s, c);
     }
 
     @Benchmark
-    public long anonRawSegmentWrite(AnonState s) {
-        return segmentWrites(s, s.raw);
+    public long anonRawSegmentWrite(AnonState s, Cursor c) {
+        return segmentWrites(s, c, s.raw);
+    }
+
+    // ------------------------------------------------------------ two threads, one address space
+
+    @Benchmark
+    @Threads(2)
+    public long sharedAnonMemmapRead2Threads(SharedAnonState s, Cursor c) {
+        return memmapReads(s, c);
+    }
+
+    @Benchmark
+    @Threads(2)
+    public long sharedAnonMemmapWrite2Threads(SharedAnonState s, Cursor c) {
+        return memmapWrites(s, c);
+    }
+
+    @Benchmark
+    @Threads(2)
+    public long sharedAnonPinnedRead2Threads(SharedAnonState s, Cursor c) {
+        return segmentReads(s, c, s.view.segment());
+    }
+
+    @Benchmark
+    @Threads(2)
+    public long sharedAnonRawRead2Threads(SharedAnonState s, Cursor c) {
+        return segmentReads(s, c, s.raw);
+    }
+
+    @Benchmark
+    @Threads(2)
+    public long sharedAnonRawWrite2Threads(SharedAnonState s, Cursor c) {
+        return segmentWrites(s, c, s.raw);
     }
 }
