@@ -390,18 +390,22 @@ public final class MemoryManager implements AddressSpace {
     }
 
     /**
-     * The fast path of a write, under activeMu only (a write, unlike a read, cannot be taken
-     * back, so no change to the pmas may run during it; see {@link Tlb}'s invariant): kept
-     * apart from the full path so that it stays small enough for the JIT to inline.
+     * The fast path of a write: without activeMu, announced to the TLB's shootdown (a write,
+     * unlike a read, cannot be taken back, so no change to the pmas may begin during it; see
+     * {@link Tlb}): kept apart from the full path so that it stays small enough for the JIT to
+     * inline.
      */
     private boolean fastWrite(long addr, MemorySegment src) {
-        long n = src.byteSize();
-        activeMu.lock();
+        Tlb tlb = pmas.tlb;
+        int stripe = Tlb.stripe();
+        if (!tlb.enterWrite(stripe)) {
+            return false;
+        }
         try {
-            Tlb.Entry e = pmas.tlb.lookup(addr, n, pmas.version());
+            Tlb.Entry e = tlb.lookup(addr, src.byteSize(), pmas.version());
             return e != null && e.writable() && Tlb.copy(e, addr, src, true);
         } finally {
-            activeMu.unlock();
+            tlb.exitWrite(stripe);
         }
     }
 

@@ -59,7 +59,7 @@ final class Migration {
 
     /** Undoes both migration locks. */
     void unlockAll() {
-        mm.activeMu.unlock();
+        mm.pmas.unlock();
         mm.mappingMu.writeLock().unlock();
     }
 

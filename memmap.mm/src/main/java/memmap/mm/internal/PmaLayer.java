@@ -105,10 +105,28 @@ final class PmaLayer {
         });
     }
 
-    /** Locks activeMu to change pmas: the TLB's entries stop being trusted. */
+    /**
+     * The activeMu hold count at which the TLB was shot down (fast writers drained and kept
+     * out), or 0 while it is open. Guarded by activeMu.
+     */
+    private int shotDownAt;
+
+    /**
+     * Locks activeMu to change pmas: fast writers are drained and kept out until {@link #unlock}
+     * releases this hold (a TLB shootdown: no write through an old translation lands after the
+     * change), and the TLB's entries stop being trusted.
+     */
     void lockForChange() {
         mm.activeMu.lock();
+        shootDownLocked();
         retire();
+    }
+
+    private void shootDownLocked() {
+        if (shotDownAt == 0) {
+            tlb.shootDown();
+            shotDownAt = mm.activeMu.getHoldCount();
+        }
     }
 
     /**
@@ -144,6 +162,7 @@ final class PmaLayer {
     void lockForChangeEagerly() {
         for (int i = 0; i < 4096; i++) {
             if (mm.activeMu.tryLock()) {
+                shootDownLocked();
                 retire();
                 return;
             }
@@ -152,7 +171,12 @@ final class PmaLayer {
         lockForChange();
     }
 
+    /** Releases activeMu (taken by any of the lock methods), reopening the TLB to fast writers with the hold that shot it down. */
     void unlock() {
+        if (shotDownAt != 0 && mm.activeMu.getHoldCount() == shotDownAt) {
+            shotDownAt = 0;
+            tlb.reopen();
+        }
         mm.activeMu.unlock();
     }
 

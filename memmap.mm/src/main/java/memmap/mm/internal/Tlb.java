@@ -28,10 +28,15 @@ import memmap.api.safemem.Block;
  * a page, a permission or its backing; inserting new pmas and splitting or merging them keeps
  * every translation, and does not.
  *
- * <p>Concurrency: fills and the version bump happen under {@code activeMu}; lookups may run
- * without it. Entries are immutable and published through plain array stores, so a racing
- * reader sees either a whole old entry or a whole new one, and trusts it only at the version
- * it read.
+ * <p>Concurrency: fills and the version bump happen under {@code activeMu}; lookups run without
+ * it. Entries are immutable and published through plain array stores, so a racing reader sees
+ * either a whole old entry or a whole new one, and trusts it only at the version it read. A
+ * read that raced with a change is thrown away (the version moved) and redone. A write cannot
+ * be: fast writers announce themselves in a striped counter ({@link #enterWrite}) and a change
+ * first shoots the TLB down ({@link #shootDown}: close the gate, wait for the writers in flight
+ * to leave — Dekker's handshake, both sides sequentially consistent), so no write through an old
+ * translation lands after a change has begun; writers that find the gate closed take the full
+ * path, which waits for {@code activeMu}. A page fault never shoots down: it only adds pmas.
  */
 final class Tlb {
     static final int HUGE_SHIFT = 21;
@@ -53,6 +58,52 @@ final class Tlb {
     }
 
     static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+
+    /** Fast writers in flight, striped by thread, each stripe on a cache line of its own. */
+    private static final int STRIPES = 16;
+    private static final int PAD = 16;
+    private final java.util.concurrent.atomic.AtomicLongArray writers = new java.util.concurrent.atomic.AtomicLongArray(STRIPES * PAD);
+    /** Closed while a change runs: fast writers stay out. */
+    private volatile boolean shotDown;
+
+    /** The calling thread's stripe of {@link #writers}. */
+    static int stripe() {
+        return (int) (Thread.currentThread().threadId() & (STRIPES - 1)) * PAD;
+    }
+
+    /** A fast writer comes in at {@code stripe}: false (and not in) if a change has shot the TLB down. */
+    boolean enterWrite(int stripe) {
+        writers.getAndIncrement(stripe);
+        if (shotDown) {
+            writers.getAndDecrement(stripe);
+            return false;
+        }
+        return true;
+    }
+
+    /** The fast writer that came in at {@code stripe} leaves. */
+    void exitWrite(int stripe) {
+        writers.getAndDecrement(stripe);
+    }
+
+    /** Closes the gate and waits until no fast writer is in flight. Requires activeMu. */
+    void shootDown() {
+        shotDown = true;
+        for (int i = 0; i < STRIPES * PAD; i += PAD) {
+            for (int spins = 0; writers.get(i) != 0; spins++) {
+                if (spins < 1024) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield(); // a writer descheduled in its few instructions
+                }
+            }
+        }
+    }
+
+    /** Opens the gate again. Requires activeMu. */
+    void reopen() {
+        shotDown = false;
+    }
 
     /** Sets of two ways: {@code huge[2s]} is the most recently filled. Made on the first fill. */
     private Entry[] huge;

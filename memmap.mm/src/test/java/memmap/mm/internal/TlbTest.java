@@ -183,6 +183,54 @@ class TlbTest extends TwoAnonymousProviders {
         mm.release(CTX);
     }
 
+    /**
+     * Lock-free writes against mprotect: once mprotect(PROT_READ) has returned, no write of a
+     * writer that was racing it lands (the TLB shootdown drained it or turned it away), for many
+     * rounds; the writer's refusals are EFAULT, never an exception. Bounded by rounds, not time.
+     */
+    @Test
+    void noFastWriteLandsAfterAChangeThatTookWriteAway() throws Exception {
+        MemoryManager mm = mm();
+        long a = mm.mmap(CTX, MMapOpts.builder().length(4 * P).isPrivate(true).build());
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong attempts = new AtomicLong();
+        ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+        Thread writer = new Thread(() -> {
+            MemorySegment src = Arena.ofAuto().allocate(8);
+            for (long i = 1; !stop.get(); i++) {
+                src.set(LONG, 0, i);
+                IoResult r = mm.write(CTX, a + P, src);
+                if (r.error() != null && !r.error().toErrno().equals(Errno.EFAULT)) {
+                    failures.add("write " + i + ": " + r);
+                }
+                attempts.incrementAndGet();
+            }
+        }, "tlb-writer");
+        writer.start();
+        try {
+            for (int round = 0; round < 300 && failures.isEmpty(); round++) {
+                mm.mprotect(CTX, a, 4 * P, AccessType.READ_WRITE);
+                long seen = attempts.get();
+                while (attempts.get() < seen + 20) {
+                    Thread.onSpinWait(); // let some writes through the TLB
+                }
+                mm.mprotect(CTX, a, 4 * P, AccessType.READ);
+                long v1 = readLong(mm, a + P);
+                seen = attempts.get();
+                while (attempts.get() < seen + 20) {
+                    Thread.onSpinWait(); // the writer keeps trying, refused
+                }
+                assertEquals(v1, readLong(mm, a + P), "round " + round + ": a write landed after mprotect(PROT_READ) returned");
+            }
+        } finally {
+            stop.set(true);
+            writer.join();
+        }
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+        mm.checkInvariants();
+        mm.release(CTX);
+    }
+
     static long readLong(MemoryManager mm, long addr) {
         MemorySegment dst = Arena.ofAuto().allocate(8);
         IoResult r = mm.read(CTX, addr, dst);
