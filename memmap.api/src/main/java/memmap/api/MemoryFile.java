@@ -58,4 +58,19 @@ public interface MemoryFile extends NoBufferedIOFallback {
 
     /** Gives every freed-but-retained page back to the host. */
     void releaseRetained();
+
+    /**
+     * Which memory cgroup each part of {@code fr} is charged to, in ascending order, covering
+     * the allocated parts of {@code fr} (free parts are left out). Checkpoints save it so that a
+     * restore charges every page to the cgroup it was charged to.
+     *
+     * <p>Preconditions: {@code fr} page-aligned.
+     */
+    default java.util.List<Charge> charges(FileRange fr) {
+        fr.checkPageAligned("fr");
+        return java.util.List.of(new Charge(fr, 0));
+    }
+
+    /** Part of the file and the memory cgroup it is charged to. */
+    record Charge(FileRange range, int memCgId) {}
 }

@@ -7,7 +7,7 @@
  * ({@code --enable-native-access=ALL-UNNAMED}).
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package memmap.posix;
 
 import org.osgi.annotation.bundle.Export;

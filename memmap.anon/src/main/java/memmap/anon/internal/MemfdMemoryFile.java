@@ -507,6 +507,32 @@ public final class MemfdMemoryFile implements MemoryFile {
     }
 
     @Override
+    public java.util.List<Charge> charges(FileRange fr) {
+        fr.checkPageAligned("fr");
+        java.util.List<Charge> out = new java.util.ArrayList<>();
+        mu.lock();
+        try {
+            for (memmap.api.segment.Segment<Refs> seg = unfree.lowerBoundSegment(fr.start());
+                    seg != null && Long.compareUnsigned(seg.start(), fr.end()) < 0; seg = seg.nextSegment()) {
+                if (seg.value().refs() <= 0) {
+                    continue;
+                }
+                long s = Long.compareUnsigned(seg.start(), fr.start()) > 0 ? seg.start() : fr.start();
+                long e = Long.compareUnsigned(seg.end(), fr.end()) < 0 ? seg.end() : fr.end();
+                int cg = seg.value().memCgId();
+                if (!out.isEmpty() && out.getLast().range().end() == s && out.getLast().memCgId() == cg) {
+                    out.set(out.size() - 1, new Charge(new FileRange(out.getLast().range().start(), e), cg));
+                } else {
+                    out.add(new Charge(new FileRange(s, e), cg));
+                }
+            }
+        } finally {
+            mu.unlock();
+        }
+        return out;
+    }
+
+    @Override
     public MemoryUsage usage() {
         mu.lock();
         try {

@@ -111,6 +111,22 @@ public interface SysVSharedMemory {
     }
 
     /** {@code IPC_STAT} (read permission needed). */
+    /**
+     * Registers a segment as {@code stat} describes it (id, key, size, mode, owners, creator,
+     * times, pids; {@link #SHM_DEST} in the mode for one removed but still attached), of
+     * {@code effectiveSize} bytes whose pages do not exist yet — a restore then writes them and
+     * maps it. The attach count starts at 0 and follows the mappings made. Nothing else changes.
+     *
+     * <p>A removed segment lives only while mapped: the caller maps it, then drops the reference
+     * this returns with ({@link #forget} if it ends up unmapped).
+     *
+     * @throws MemmapException EEXIST if the id, or the key of a segment not removed, is used here;
+     *     ENOSPC past SHMALL; ENOSYS if this registry cannot restore
+     */
+    default Segment restore(Context ctx, ShmStat stat, long effectiveSize) throws MemmapException {
+        throw memmap.api.Errno.ENOSYS.exception("this System V registry cannot restore segments");
+    }
+
     ShmStat stat(Context ctx, int id) throws MemmapException;
 
     /** {@code IPC_SET}: new owner and mode (owner, creator or CAP_SYS_ADMIN only: else EPERM). */

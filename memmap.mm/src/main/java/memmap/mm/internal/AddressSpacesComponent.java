@@ -41,9 +41,9 @@ import memmap.api.provider.SysVSharedMemory;
  * entry of a kind is the highest ranked. Providers are kept in their own order (ranking, then
  * newest last) because their arrivals and departures drive the hot swap.
  */
-@Component(service = AddressSpaces.class, immediate = true, configurationPid = AddressSpacesComponent.PID)
+@Component(service = {AddressSpaces.class, memmap.api.checkpoint.Checkpoints.class}, immediate = true, configurationPid = AddressSpacesComponent.PID)
 @Designate(ocd = AddressSpacesComponent.Config.class)
-public final class AddressSpacesComponent implements AddressSpaces {
+public final class AddressSpacesComponent implements AddressSpaces, memmap.api.checkpoint.Checkpoints {
     /** The Config Admin PID of the address spaces' settings. */
     public static final String PID = "memmap.mm";
     private static final System.Logger LOG = System.getLogger(PID);
@@ -90,6 +90,8 @@ public final class AddressSpacesComponent implements AddressSpaces {
         List<BufferedIOFallbackStrategy> ss = this.strategies; // DS sets it; ascending ranking
         return ss == null || ss.isEmpty() ? null : ss.getLast();
     }, this::awaitProvider);
+    /** Checkpoints of the address spaces made here. */
+    private final CheckpointService checkpoints = new CheckpointService(backings, swap);
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -256,5 +258,37 @@ public final class AddressSpacesComponent implements AddressSpaces {
     public java.util.Optional<String> serving(memmap.api.provider.BackingKind kind) {
         java.util.Objects.requireNonNull(kind, "kind = null");
         return java.util.Optional.ofNullable(backings.serving(kind)).map(BackingProvider::id);
+    }
+
+    // ---------------------------------------------------------------- Checkpoints (CheckpointService)
+
+    @Override
+    public memmap.api.checkpoint.CheckpointResult checkpoint(Context ctx, List<AddressSpace> spaces,
+            java.nio.channels.WritableByteChannel out, memmap.api.checkpoint.CheckpointOpts opts) throws MemmapException {
+        return checkpoints.checkpoint(ctx, spaces, out, opts);
+    }
+
+    @Override
+    public memmap.api.checkpoint.Restored restore(Context ctx, List<java.nio.file.Path> chain, memmap.api.checkpoint.RestoreOpts opts)
+            throws MemmapException {
+        return checkpoints.restore(ctx, chain, opts);
+    }
+
+    @Override
+    public memmap.api.checkpoint.Restored restore(Context ctx, java.nio.channels.ReadableByteChannel in,
+            memmap.api.checkpoint.RestoreOpts opts) throws MemmapException {
+        return checkpoints.restore(ctx, in, opts);
+    }
+
+    @Override
+    public memmap.api.checkpoint.MigrationReport migrate(Context ctx, List<AddressSpace> spaces, java.nio.channels.ByteChannel channel,
+            memmap.api.checkpoint.MigrateOpts opts) throws MemmapException {
+        return checkpoints.migrate(ctx, spaces, channel, opts);
+    }
+
+    @Override
+    public memmap.api.checkpoint.Restored receive(Context ctx, java.nio.channels.ByteChannel channel,
+            memmap.api.checkpoint.RestoreOpts opts) throws MemmapException {
+        return checkpoints.receive(ctx, channel, opts);
     }
 }

@@ -91,8 +91,24 @@ public final class ProviderSwap {
         made.put(b.mappable(), new Made(b, new WeakReference<>(b.identity())));
     }
 
+    /** The backing {@code m} was handed out in, or null if it was not made through these backings. */
+    Backing template(Mappable m) {
+        Made x = made.get(m);
+        return x == null ? null : x.template();
+    }
+
+    /** Address spaces made with these backings so far (a checkpoint chain notices one made and gone between two images). */
+    long createdCount() {
+        synchronized (spaces) {
+            return created;
+        }
+    }
+
+    private long created;
+
     public void created(MemoryManager mm) {
         synchronized (spaces) {
+            created++;
             spaces.add(mm);
             if (!logging.isEmpty()) {
                 mm.pmas.lockForChange();

@@ -260,6 +260,11 @@ public final class ShmProvider implements BackingProvider, SysVSharedMemory, Pos
     }
 
     @Override
+    public Segment restore(Context ctx, ShmStat stat, long effectiveSize) throws MemmapException {
+        return registry.restore(ctx, stat, effectiveSize);
+    }
+
+    @Override
     public void forget(Context ctx, Segment adopted) {
         registry.forget(ctx, adopted);
     }

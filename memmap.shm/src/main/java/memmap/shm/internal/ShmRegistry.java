@@ -373,9 +373,22 @@ final class ShmRegistry implements SysVSharedMemory {
         } finally {
             mu.unlock();
         }
-        SysVSharedMemory.ShmStat st = live.stat();
+        return register(ctx, live.stat(), live.effectiveSize());
+    }
+
+    /** Registers a segment as {@code stat} describes it, its pages not there yet (restores and twins). */
+    @Override
+    public Segment restore(Context ctx, SysVSharedMemory.ShmStat stat, long effectiveSize) throws MemmapException {
+        java.util.Objects.requireNonNull(stat, "stat");
+        if (effectiveSize == 0 || (effectiveSize & (Pages.PAGE_SIZE - 1)) != 0 || Long.compareUnsigned(effectiveSize, stat.size()) < 0) {
+            throw new IllegalArgumentException("effectiveSize = " + Long.toUnsignedString(effectiveSize)
+                    + " must be the segment's size " + Long.toUnsignedString(stat.size()) + " rounded up to pages");
+        }
+        return register(ctx, stat, effectiveSize);
+    }
+
+    private ShmSegment register(Context ctx, SysVSharedMemory.ShmStat st, long eff) throws MemmapException {
         boolean removed = (st.mode() & SHM_DEST) != 0;
-        long eff = live.effectiveSize();
         long pages = eff >>> Pages.PAGE_SHIFT;
         mu.lock();
         try {
