@@ -8,7 +8,9 @@ package memmap.api.checkpoint;
  * tracking of the address spaces saved.
  *
  * <p>Thread-safe. A chain is used by at most one checkpoint at a time; using it moves it on
- * (the new image's result holds the chain for the one after).
+ * (the new image's result holds the chain for the one after). A checkpoint against it that fails
+ * (the stream broke) closes it: the writes it had tracked went into the failed image, so the next
+ * image must be a full one.
  */
 @org.osgi.annotation.versioning.ProviderType
 public interface Chain extends AutoCloseable {

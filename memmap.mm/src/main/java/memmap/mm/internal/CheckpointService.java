@@ -95,6 +95,13 @@ public final class CheckpointService implements Checkpoints {
             }
             chain = null;
             return new CheckpointResult(id, depth, w.pages, w.zeroPages, capture.sharedPages, w.bytes, pause, next);
+        } catch (MemmapException | RuntimeException e) {
+            if (chain != null) {
+                // Its trackers were collected for the image that failed: what they held is gone, so
+                // no later image may be taken against it.
+                chain.close();
+            }
+            throw e;
         } finally {
             if (chain != null) {
                 chain.unclaim();

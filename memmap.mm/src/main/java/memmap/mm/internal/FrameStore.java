@@ -30,7 +30,6 @@ final class FrameStore {
 
     private final MemoryFile memoryFile;
     private final Map<Long, TreeMap<Long, Alloc>> spaces = new HashMap<>();
-    private long allocated;
 
     FrameStore(MemoryFile memoryFile) {
         this.memoryFile = memoryFile;
@@ -38,10 +37,6 @@ final class FrameStore {
 
     MemoryFile memoryFile() {
         return memoryFile;
-    }
-
-    synchronized long allocatedBytes() {
-        return allocated;
     }
 
     /** Room for {@code [off, end)} of {@code space}: existing pages where kept, new allocations charged to {@code memCgId} for the rest. */
@@ -61,7 +56,6 @@ final class FrameStore {
             Map.Entry<Long, Alloc> next = m.higherEntry(pos);
             long upTo = next == null ? end : Math.min(next.getKey(), end);
             FileRange fr = memoryFile.allocate(upTo - pos, AllocOpts.DEFAULT.withMemCgId(memCgId));
-            allocated += fr.length();
             m.put(pos, new Alloc(pos, upTo, fr.start(), memCgId));
             out.add(new Piece(pos, fr.start(), upTo - pos, true));
             pos = upTo;
@@ -111,6 +105,5 @@ final class FrameStore {
             }
         }
         spaces.clear();
-        allocated = 0;
     }
 }

@@ -116,4 +116,36 @@ class BrokenImageTest {
             a.swap.spacesInOrder().forEach(x -> x.release(CTX));
         }
     }
+
+    @Test
+    void anIncrementalCheckpointThatFailsToWriteEndsItsChain() throws Exception {
+        try (CheckpointRuntime a = new CheckpointRuntime("failing")) {
+            MemoryManager mm = a.space();
+            long addr = mm.mmap(CTX, CheckpointTest.anon(16 * P).build());
+            mm.write(CTX, addr, MemorySegment.ofArray(new byte[] {1}));
+            CheckpointResult r = a.checkpoints.checkpoint(CTX, List.of(mm), java.nio.channels.Channels.newChannel(
+                    java.io.OutputStream.nullOutputStream()), CheckpointOpts.startChain());
+            mm.write(CTX, addr + P, MemorySegment.ofArray(new byte[] {2}));
+            java.nio.channels.WritableByteChannel broken = new java.nio.channels.WritableByteChannel() {
+                public int write(java.nio.ByteBuffer b) throws java.io.IOException {
+                    throw new java.io.IOException("disk full");
+                }
+
+                public boolean isOpen() {
+                    return true;
+                }
+
+                public void close() {
+                }
+            };
+            MemmapException e = assertThrows(MemmapException.class,
+                    () -> a.checkpoints.checkpoint(CTX, List.of(mm), broken, CheckpointOpts.after(r.chain())));
+            assertTrue(e.getMessage().contains("disk full"), e.getMessage());
+            IllegalStateException closed = assertThrows(IllegalStateException.class, () -> a.checkpoints.checkpoint(CTX, List.of(mm),
+                    java.nio.channels.Channels.newChannel(java.io.OutputStream.nullOutputStream()), CheckpointOpts.after(r.chain())));
+            assertTrue(closed.getMessage().contains("closed"), closed.getMessage());
+            mm.release(CTX);
+            assertEquals(0, a.mf.usage().allocated(), "the closed chain let its pages go");
+        }
+    }
 }

@@ -6,7 +6,6 @@ import java.util.TreeMap;
 
 import memmap.anon.internal.AnonymousProvider;
 import memmap.anon.internal.MemfdMemoryFile;
-import memmap.api.AddressSpace;
 import memmap.api.Context;
 import memmap.api.IoOpts;
 import memmap.api.IoResult;
@@ -91,9 +90,5 @@ final class CheckpointRuntime implements AutoCloseable {
                 // gone
             }
         });
-    }
-
-    static AddressSpace as(MemoryManager mm) {
-        return mm;
     }
 }
