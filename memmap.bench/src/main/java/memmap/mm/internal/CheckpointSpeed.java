@@ -49,6 +49,7 @@ public final class CheckpointSpeed {
         MemorySegment same = mm.pin(CTX, addr, bytes, AccessType.READ, false).segment();
         double rawFile = Double.MAX_VALUE, ckFile = Double.MAX_VALUE, rawPipe = Double.MAX_VALUE, ckPipe = Double.MAX_VALUE;
         double rawRead = Double.MAX_VALUE, restore = Double.MAX_VALUE, full = Double.MAX_VALUE, inc = Double.MAX_VALUE;
+        double lazyReturn = Double.MAX_VALUE, lazyFirst = Double.MAX_VALUE, lazyAll = Double.MAX_VALUE;
         Path img = dir.resolve("full.img");
         for (int rep = 0; rep < 3; rep++) {
             Path raw = dir.resolve("raw");
@@ -78,6 +79,16 @@ public final class CheckpointSpeed {
             Restored r = cs.restore(CTX, List.of(img), RestoreOpts.EAGER);
             restore = Math.min(restore, (System.nanoTime() - t) / 1e9);
             r.spaces().forEach(x -> x.release(CTX));
+            // Lazy: until restore returns, until a first access (a page in the middle) returns, until all is loaded.
+            t = System.nanoTime();
+            Restored lz = cs.restore(CTX, List.of(img), RestoreOpts.LAZY);
+            lazyReturn = Math.min(lazyReturn, (System.nanoTime() - t) / 1e9);
+            byte[] one = new byte[8];
+            lz.spaces().getFirst().read(CTX, addr + bytes / 2 + 4096 * 7, MemorySegment.ofArray(one));
+            lazyFirst = Math.min(lazyFirst, (System.nanoTime() - t) / 1e9);
+            lz.awaitLoaded();
+            lazyAll = Math.min(lazyAll, (System.nanoTime() - t) / 1e9);
+            lz.spaces().forEach(x -> x.release(CTX));
             // Incremental: a chain, 1% of the pages dirtied, the next image.
             Path a = dir.resolve("a.img");
             Path b = dir.resolve("b.img");
@@ -107,6 +118,8 @@ public final class CheckpointSpeed {
         System.out.printf("  tmpfs file: FileChannel.write %.3f (%.0f)  checkpoint %.3f (%.0f)  ratio %.2f%n", rawFile, mib / rawFile, ckFile, mib / ckFile, rawFile / ckFile);
         System.out.printf("  pipe:       raw write %.3f (%.0f)  checkpoint %.3f (%.0f)  ratio %.2f%n", rawPipe, mib / rawPipe, ckPipe, mib / ckPipe, rawPipe / ckPipe);
         System.out.printf("  restore:    FileChannel.read %.3f (%.0f)  eager restore %.3f (%.0f)  ratio %.2f%n", rawRead, mib / rawRead, restore, mib / restore, rawRead / restore);
+        System.out.printf("  lazy restore: returned %.1f ms, first access (mid-image) returned %.1f ms, all loaded %.3f s (%.0f)%n",
+                lazyReturn * 1e3, lazyFirst * 1e3, lazyAll, mib / lazyAll);
         System.out.printf("  incremental 1%% dirty: full %.3f  incremental %.4f  = %.1f%% of the full%n", full, inc, 100 * inc / full);
         Files.walk(dir).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         System.exit(0);

@@ -209,6 +209,7 @@ final class AttributeCalls {
                 } else {
                     mm.pmas.lockToTranslate();
                     try {
+                        mm.pmas.settleLazyLocked();
                         for (Segment<Pma> p = mm.pmas.set.lowerBoundSegment(pos); p != null && Long.compareUnsigned(p.start(), e) < 0;
                                 p = p.nextSegment()) {
                             long s = Long.compareUnsigned(p.start(), pos) > 0 ? p.start() : pos;

@@ -74,10 +74,11 @@ final class Capture {
         List<ImageMeta.Space> recs = new ArrayList<>();
         TreeMap<Long, Long> frames = new TreeMap<>();
         Map<Long, List<AddrRange>> dirtyBySpace = new java.util.HashMap<>();
+        Map<memmap.api.Mappable, TreeMap<Long, Long>> unmapped = new java.util.IdentityHashMap<>();
         long privateBytes = 0;
         for (int si = 0; si < spaces.size(); si++) {
             MemoryManager mm = spaces.get(si);
-            List<AddrRange> dirty = parent == null ? null : parent.collect(mm);
+            List<AddrRange> dirty = parent == null ? null : parent.collect(mm, unmapped);
             dirtyBySpace.put(mm.serial, dirty);
             List<ImageMeta.VmaRec> vmas = new ArrayList<>();
             for (Segment<Vma> v = mm.vmas.set.firstSegment(); v != null; v = v.nextSegment()) {
@@ -151,7 +152,7 @@ final class Capture {
                 continue; // files: their contents stay in the file
             }
             long space = objectSpaces.get(m);
-            List<long[]> want = parent == null ? List.of(new long[] {0, o.size()}) : parent.objectPagesToWrite(m, o, spaces, dirtyBySpace);
+            List<long[]> want = parent == null ? List.of(new long[] {0, o.size()}) : parent.objectPagesToWrite(m, o, spaces, dirtyBySpace, unmapped);
             for (long[] w : want) {
                 for (Translation t : owned.existing(new MappableRange(w[0], w[1]))) {
                     List<MemoryFile.Charge> charges = t.file() instanceof MemoryFile f ? f.charges(t.fileRange())

@@ -80,10 +80,18 @@ final class CheckpointChain implements Chain {
         busy = false;
     }
 
-    /** Pages {@code mm} wrote since the last image (re-armed), or null if it was not tracked. */
-    List<AddrRange> collect(MemoryManager mm) {
+    /**
+     * Pages {@code mm} wrote since the last image (re-armed), or null if it was not tracked;
+     * what it wrote through shared mappings it has unmapped since goes into {@code unmapped}.
+     */
+    List<AddrRange> collect(MemoryManager mm, Map<Mappable, TreeMap<Long, Long>> unmapped) {
         SpaceTracker t = trackers.get(mm.serial);
-        return t == null ? null : t.collect();
+        if (t == null) {
+            return null;
+        }
+        t.takeUnmappedWrites().forEach((m, rs) -> rs.forEach((s, e) -> Capture.addRange(unmapped.computeIfAbsent(m,
+                k -> new TreeMap<>()), s, e)));
+        return t.collect();
     }
 
     /** The frames written in place by the tracked spaces (their dirty ranges through their private pmas). */
@@ -166,7 +174,8 @@ final class CheckpointChain implements Chain {
     }
 
     /** Offsets of object {@code m} (of {@code size} bytes) to save: all of it unless every writer of it was tracked. */
-    List<long[]> objectPagesToWrite(Mappable m, ImageMeta.Obj o, List<MemoryManager> spaces, Map<Long, List<AddrRange>> dirtyBySpace) {
+    List<long[]> objectPagesToWrite(Mappable m, ImageMeta.Obj o, List<MemoryManager> spaces, Map<Long, List<AddrRange>> dirtyBySpace,
+            Map<Mappable, TreeMap<Long, Long>> unmapped) {
         long size = o.size();
         List<long[]> all = List.of(new long[] {0, size});
         TreeMap<Long, Long> before = populated.get(m);
@@ -175,6 +184,12 @@ final class CheckpointChain implements Chain {
             return all;
         }
         TreeMap<Long, Long> offs = new TreeMap<>();
+        // Pages written through mappings that went since.
+        unmapped.getOrDefault(m, new TreeMap<>()).forEach((s, e) -> {
+            if (s < size) {
+                Capture.addRange(offs, s, Math.min(e, size));
+            }
+        });
         // Pages that came to exist since (a read fault makes one without writing it).
         for (long[] r : o.populated()) {
             for (long[] part : toWrite(before, r[0], r[1], new TreeMap<>())) {

@@ -37,6 +37,8 @@ public final class CheckpointService implements Checkpoints {
     static final System.Logger LOG = System.getLogger("memmap.mm");
     private final Backings backings;
     private final ProviderSwap swap;
+    /** Test seam: while true, lazy restores' loaders load only the records an access waits for. */
+    volatile boolean holdLazyLoads;
 
     public CheckpointService(Backings backings, ProviderSwap swap) {
         this.backings = Objects.requireNonNull(backings, "backings");
@@ -168,7 +170,7 @@ public final class CheckpointService implements Checkpoints {
                     throw new ImageException(name + " cannot be closed: " + e.getMessage(), e);
                 }
             }
-            return new RestoredSpaces(new ArrayList<>(new Rebuild(ctx, name, meta, store, backings).run()));
+            return new RestoredSpaces(new ArrayList<>(new Rebuild(ctx, name, meta, store, backings, null).run()));
         } finally {
             store.free();
         }
@@ -208,7 +210,7 @@ public final class CheckpointService implements Checkpoints {
             ImageReader r = new ImageReader("the image stream", in, store, opts.progress());
             link("the image stream", r.begin(), 0, null, List.of());
             r.pages();
-            return new RestoredSpaces(new ArrayList<>(new Rebuild(ctx, "the image stream", r.meta, store, backings).run()));
+            return new RestoredSpaces(new ArrayList<>(new Rebuild(ctx, "the image stream", r.meta, store, backings, null).run()));
         } finally {
             store.free();
         }

@@ -76,6 +76,33 @@ final class DirtyBits {
         pmas.retire();
     }
 
+    /**
+     * {@code [ar)} is about to be unmapped: the logs hear of every part of it that maps a
+     * Mappable shared. Requires mappingMu for writing; takes activeMu if any log is attached.
+     */
+    void unmappingLocked(MemoryManager mm, AddrRange ar) {
+        if (logs.length == 0) {
+            return;
+        }
+        pmas.lockForChange();
+        try {
+            for (memmap.api.segment.Segment<Vma> v = mm.vmas.set.lowerBoundSegment(ar.start());
+                    v != null && Long.compareUnsigned(v.start(), ar.end()) < 0; v = v.nextSegment()) {
+                Vma vma = v.value();
+                if (vma.mappable() == null || vma.isPrivate()) {
+                    continue;
+                }
+                long s = Long.compareUnsigned(v.start(), ar.start()) > 0 ? v.start() : ar.start();
+                long e = Long.compareUnsigned(v.end(), ar.end()) < 0 ? v.end() : ar.end();
+                for (WriteLog l : logs) {
+                    l.unmapping(mm, v.start(), vma, s, e);
+                }
+            }
+        } finally {
+            pmas.unlock();
+        }
+    }
+
     /** Whether any write log is attached (for tests). */
     boolean tracked() {
         return logs.length != 0;

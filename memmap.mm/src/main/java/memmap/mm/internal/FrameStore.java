@@ -17,7 +17,7 @@ import memmap.api.checkpoint.ImageException;
  * memory file, one allocation per page record, found by frame space and the offset the page had
  * in the checkpointing runtime. A later image of a chain overwrites a page in place. The store
  * holds one reference on each allocation; {@link #free} drops them (the pmas a restore made hold
- * their own). Offsets are file offsets (below 2^63): signed comparisons are safe here.
+ * their own, and so do a lazy restore's pending runs). Offsets are file offsets (below 2^63): signed comparisons are safe here.
  *
  * <p>Thread-safe (its monitor) for lookups; allocation happens in the one reading thread.
  */
@@ -97,13 +97,26 @@ final class FrameStore {
         return f == null ? 0 : f.getValue().memCgId();
     }
 
-    /** Drops the store's references (pages no pma took are freed). */
-    synchronized void free() {
-        for (TreeMap<Long, Alloc> m : spaces.values()) {
-            for (Alloc a : m.values()) {
-                memoryFile.decRef(new FileRange(a.target(), a.target() + (a.end() - a.start())));
+    /**
+     * Drops the store's references but keeps knowing where each page is (a lazy restore: the
+     * pages still to load are held by the address spaces' pending runs, not by the store).
+     */
+    synchronized void dropRefs() {
+        if (!refsDropped) {
+            refsDropped = true;
+            for (TreeMap<Long, Alloc> m : spaces.values()) {
+                for (Alloc a : m.values()) {
+                    memoryFile.decRef(new FileRange(a.target(), a.target() + (a.end() - a.start())));
+                }
             }
         }
+    }
+
+    private boolean refsDropped;
+
+    /** Drops the store's references (pages no pma took are freed) and forgets every page. */
+    synchronized void free() {
+        dropRefs();
         spaces.clear();
     }
 }

@@ -159,6 +159,75 @@ final class ImageFormat {
         }
     }
 
+    /**
+     * The fixed fields and bitmap of a page record whose head is {@code h} (its payload starts at
+     * {@code at}), checked against the record's length.
+     *
+     * @param withBytes how many of the {@code n} pages have their bytes in the record
+     */
+    record PageHead(long space, long off, int n, int memCgId, byte[] bitmap, int withBytes, ByteBuffer fixed) {
+        int prefixBytes() {
+            return 24 + bitmap.length;
+        }
+
+        boolean hasBytes(int i) {
+            return ((bitmap[i >>> 3] >>> (i & 7)) & 1) != 0;
+        }
+
+        long end() {
+            return off + ((long) n << memmap.api.Pages.PAGE_SHIFT);
+        }
+
+        String where(RecordHead h) {
+            return "the pages record at byte " + h.at() + " (frame space " + space + ", offset 0x" + Long.toHexString(off) + ", " + n
+                    + " pages)";
+        }
+    }
+
+    static PageHead readPageHead(String image, ReadableByteChannel in, RecordHead h, long at) throws ImageException {
+        String where = "the pages record at byte " + h.at();
+        if (h.length() < 24) {
+            throw new ImageException(image + ": " + where + " is " + h.length() + " bytes, shorter than its own fields (corrupt)");
+        }
+        ByteBuffer fixed = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
+        readExactly(image, in, fixed, where, at);
+        long space = fixed.getLong(0);
+        long off = fixed.getLong(8);
+        int n = fixed.getInt(16);
+        int cg = fixed.getInt(20);
+        if (n <= 0 || n > RUN_PAGES || !memmap.api.Pages.isPageAligned(off) || off < 0
+                || off + ((long) n << memmap.api.Pages.PAGE_SHIFT) < 0) {
+            throw new ImageException(image + ": " + where + " names " + n + " pages at offset 0x" + Long.toHexString(off) + " (corrupt)");
+        }
+        ByteBuffer bitmap = ByteBuffer.allocate((n + 7) >>> 3);
+        readExactly(image, in, bitmap, where, at + 24);
+        PageHead ph = new PageHead(space, off, n, cg, bitmap.array(), 0, fixed);
+        int withBytes = 0;
+        for (int i = 0; i < n; i++) {
+            withBytes += ph.hasBytes(i) ? 1 : 0;
+        }
+        long want = 24L + bitmap.capacity() + ((long) withBytes << memmap.api.Pages.PAGE_SHIFT);
+        if (want != h.length()) {
+            throw new ImageException(image + ": " + where + " is " + h.length() + " bytes but its bitmap says " + want + " (corrupt)");
+        }
+        return new PageHead(space, off, n, cg, bitmap.array(), withBytes, fixed);
+    }
+
+    /** Reads and checks the end record (head {@code h}, payload at {@code at}) against what was read before it. */
+    static void readEnd(String image, ReadableByteChannel in, RecordHead h, long at, long records, long pageBytes) throws ImageException {
+        if (h.length() != 16) {
+            throw new ImageException(image + ": the end record at byte " + h.at() + " has " + h.length() + " bytes, not 16 (corrupt)");
+        }
+        ByteBuffer b = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+        readExactly(image, in, b, "the end record", at);
+        CRC32C c = new CRC32C();
+        c.update(b.array());
+        if ((int) c.getValue() != h.crc() || b.getLong(0) != records || b.getLong(8) != pageBytes) {
+            throw new ImageException(image + ": the end record at byte " + h.at() + " does not match the records read (" + records
+                    + " records, " + pageBytes + " page bytes; it says " + b.getLong(0) + " and " + b.getLong(8) + "): the image is corrupt");
+        }
+    }
+
     static void writeFully(WritableByteChannel out, ByteBuffer... bs) throws IOException {
         if (out instanceof java.nio.channels.GatheringByteChannel g) {
             long left = 0;

@@ -40,6 +40,11 @@ final class ImageReader {
     }
 
     /** Reads the header and the metadata record. */
+    /** Bytes of the image read so far. */
+    long position() {
+        return at;
+    }
+
     ImageFormat.Header begin() throws ImageException {
         header = ImageFormat.readHeader(image, in);
         at = ImageFormat.HEADER_BYTES;
@@ -73,19 +78,8 @@ final class ImageReader {
             }
             at += ImageFormat.RECORD_HEAD;
             if (h.type() == ImageFormat.END) {
-                ByteBuffer b = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-                if (h.length() != 16) {
-                    throw new ImageException(image + ": the end record at byte " + h.at() + " has " + h.length() + " bytes, not 16 (corrupt)");
-                }
-                ImageFormat.readExactly(image, in, b, "the end record", at);
+                ImageFormat.readEnd(image, in, h, at, records, pageBytesDone);
                 at += 16;
-                CRC32C c = new CRC32C();
-                c.update(b.array());
-                if ((int) c.getValue() != h.crc() || b.getLong(0) != records || b.getLong(8) != pageBytesDone) {
-                    throw new ImageException(image + ": the end record at byte " + h.at() + " does not match the records read ("
-                            + records + " records, " + pageBytesDone + " page bytes; it says " + b.getLong(0) + " and " + b.getLong(8)
-                            + "): the image is corrupt");
-                }
                 progress.update(pageBytesDone, meta.pageBytes(), System.nanoTime() - started);
                 return;
             }
@@ -98,30 +92,15 @@ final class ImageReader {
     }
 
     private void pageRecord(ImageFormat.RecordHead h) throws MemmapException {
+        ImageFormat.PageHead ph = ImageFormat.readPageHead(image, in, h, at);
         String where = "the pages record at byte " + h.at();
-        if (h.length() < 24) {
-            throw new ImageException(image + ": " + where + " is " + h.length() + " bytes, shorter than its own fields (corrupt)");
-        }
-        ByteBuffer fixed = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
-        ImageFormat.readExactly(image, in, fixed, where, at);
-        long space = fixed.getLong(0);
-        long off = fixed.getLong(8);
-        int n = fixed.getInt(16);
-        int cg = fixed.getInt(20);
-        if (n <= 0 || n > ImageFormat.RUN_PAGES || !Pages.isPageAligned(off) || off < 0 || off + ((long) n << Pages.PAGE_SHIFT) < 0) {
-            throw new ImageException(image + ": " + where + " names " + n + " pages at offset 0x" + Long.toHexString(off) + " (corrupt)");
-        }
-        int bitmapBytes = (n + 7) >>> 3;
-        ByteBuffer bitmap = ByteBuffer.allocate(bitmapBytes);
-        ImageFormat.readExactly(image, in, bitmap, where, at + 24);
-        int withBytes = 0;
-        for (int i = 0; i < n; i++) {
-            withBytes += (bitmap.get(i >>> 3) >>> (i & 7)) & 1;
-        }
-        long want = 24L + bitmapBytes + ((long) withBytes << Pages.PAGE_SHIFT);
-        if (want != h.length()) {
-            throw new ImageException(image + ": " + where + " is " + h.length() + " bytes but its bitmap says " + want + " (corrupt)");
-        }
+        long space = ph.space();
+        long off = ph.off();
+        int n = ph.n();
+        int cg = ph.memCgId();
+        int bitmapBytes = ph.bitmap().length;
+        ByteBuffer bitmap = ByteBuffer.wrap(ph.bitmap());
+        ByteBuffer fixed = ph.fixed();
         long dataAt = at + 24 + bitmapBytes;
         CRC32C c = new CRC32C();
         c.update(fixed.array());
@@ -157,8 +136,7 @@ final class ImageReader {
             }
         }
         if ((int) c.getValue() != h.crc()) {
-            throw new ImageException(image + ": " + where + " (frame space " + space + ", offset 0x" + Long.toHexString(off) + ", " + n
-                    + " pages) fails its checksum (the image is corrupt)");
+            throw new ImageException(image + ": " + ph.where(h) + " fails its checksum (the image is corrupt)");
         }
         at += h.length();
         pageBytesDone += (long) n << Pages.PAGE_SHIFT;

@@ -147,7 +147,7 @@ final class ImageWriter {
     }
 
     /** The page {@code pos} bytes into {@code bs} (a page never straddles two Blocks: they are page-aligned). */
-    private static MemorySegment pageAt(BlockSeq bs, long pos) {
+    static MemorySegment pageAt(BlockSeq bs, long pos) {
         long start = bs.blockStartOf(pos);
         BlockSeq from = bs.dropFirst(start);
         Block b = from.head();

@@ -480,7 +480,7 @@ public final class MemoryManager implements AddressSpace {
     public long rss() {
         activeMu.lock();
         try {
-            return pmas.curRSS;
+            return pmas.rssLocked();
         } finally {
             activeMu.unlock();
         }

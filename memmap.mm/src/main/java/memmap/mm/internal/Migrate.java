@@ -146,7 +146,7 @@ final class Migrate {
                 }
                 List<MemoryManager> made;
                 try {
-                    made = new Rebuild(ctx, name, r.meta, store, service.backings()).run();
+                    made = new Rebuild(ctx, name, r.meta, store, service.backings(), null).run();
                 } catch (MemmapException | RuntimeException e) {
                     refuse(ch, e);
                     throw e;

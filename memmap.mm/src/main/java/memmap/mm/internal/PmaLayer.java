@@ -73,6 +73,8 @@ final class PmaLayer {
     }
     /** Dirty tracking: the write logs attached, and the write protection they ask for. */
     final DirtyBits dirty = new DirtyBits(this);
+    /** Private pages a lazy restore has not given pmas yet ({@link LazyPages}), or null. Guarded by activeMu. */
+    LazyPages lazy;
     /** While a fork copies into this (new) address space, invalidations are queued here and replayed after. */
     private List<Captured> captured;
 
@@ -120,6 +122,32 @@ final class PmaLayer {
         mm.activeMu.lock();
         shootDownLocked();
         retire();
+        settleLazyLocked();
+    }
+
+    /**
+     * A lazily restored address space: every pending page that can get its pma gets it (waiting
+     * for its record), so what follows sees the pmas a full restore would have made. Requires
+     * activeMu; called by {@link #lockForChange} and by readers of every pma (smaps, mincore).
+     */
+    void settleLazyLocked() {
+        if (lazy != null) {
+            lazy.settleAll(this);
+            if (lazy.isEmpty()) {
+                lazy = null;
+            }
+        }
+    }
+
+    /** The lazy restore's loader is done: what could not load stays pending (an EIO fault); pmas merge. Requires mappingMu and activeMu (lockForChange). */
+    void finishLazyLocked() {
+        settleLazyLocked();
+        set.mergeAll();
+    }
+
+    /** Bytes of this address space's pages: its pmas and the pages a lazy restore has not given pmas yet. Requires activeMu. */
+    long rssLocked() {
+        return curRSS + (lazy == null ? 0 : lazy.bytes);
     }
 
     private void shootDownLocked() {
@@ -164,6 +192,7 @@ final class PmaLayer {
             if (mm.activeMu.tryLock()) {
                 shootDownLocked();
                 retire();
+                settleLazyLocked();
                 return;
             }
             Thread.onSpinWait();
@@ -210,6 +239,17 @@ final class PmaLayer {
         Vma vma = vseg.value();
         long end = ar.end();
         MemmapError err = null;
+        if (lazy != null) {
+            // Pages a lazy restore has not loaded: their records first (the access waits for them).
+            Prepared unloaded = lazy.settle(this, ar);
+            if (unloaded != null) {
+                if (unloaded.end() == ar.start()) {
+                    return unloaded;
+                }
+                end = unloaded.end();
+                err = unloaded.error();
+            }
+        }
         long pos = ar.start();
         while (Long.compareUnsigned(pos, end) < 0) {
             Segment.Step<Pma> st = set.find(pos);
@@ -269,6 +309,11 @@ final class PmaLayer {
             Gap<Pma> gap = st.gap();
             long gapStart = Long.compareUnsigned(gap.start(), vseg.start()) > 0 ? gap.start() : vseg.start();
             long gapEnd = Long.compareUnsigned(gap.end(), vseg.end()) < 0 ? gap.end() : vseg.end();
+            if (lazy != null) {
+                // Pages pending in a lazy restore are no gap: what is filled around pos stops at them.
+                gapStart = lazy.pendingBelow(pos, gapStart);
+                gapEnd = lazy.pendingAbove(pos, gapEnd);
+            }
             long needEnd = Long.compareUnsigned(end, gapEnd) < 0 ? end : gapEnd;
             Prepared got = vma.mappable() == null
                     ? allocateAnonymousLocked(ctx, vseg, gapStart, gapEnd, pos, needEnd)
@@ -349,6 +394,30 @@ final class PmaLayer {
     }
 
     /** Translates the gap {@code [gapStart, gapEnd)} of a file-backed vma, requiring {@code [need, needEnd)}. */
+    /**
+     * Translates the gaps of {@code ar} (inside vma {@code vseg}) for {@code at} with the optional
+     * range equal to the required one, so a Mappable that fills all it may (shared memory makes
+     * pages for the whole optional range) makes none it was not asked for: a restore's
+     * re-translation of the pmas that were saved, exactly. Requires mappingMu and activeMu.
+     */
+    Prepared translateExactlyLocked(Context ctx, Segment<Vma> vseg, AddrRange ar, AccessType at) {
+        long pos = ar.start();
+        while (Long.compareUnsigned(pos, ar.end()) < 0) {
+            Segment.Step<Pma> st = set.find(pos);
+            if (st.segment() != null) {
+                pos = st.segment().end();
+                continue;
+            }
+            long ge = Long.compareUnsigned(st.gap().end(), ar.end()) < 0 ? st.gap().end() : ar.end();
+            Prepared r = translateGapLocked(ctx, vseg, pos, ge, pos, ge, at);
+            if (r.error() != null) {
+                return r;
+            }
+            pos = ge;
+        }
+        return new Prepared(ar.end(), null);
+    }
+
     private Prepared translateGapLocked(Context ctx, Segment<Vma> vseg, long gapStart, long gapEnd, long need, long needEnd,
             AccessType at) {
         Vma vma = vseg.value();
@@ -542,6 +611,9 @@ final class PmaLayer {
                 curRSS -= len;
                 p = set.remove(p).nextSegment();
             }
+            if (invalidatePrivate && lazy != null) {
+                lazy.drop(ar); // what is left pending failed to load: it goes with the private pages
+            }
         } finally {
             unlock();
         }
@@ -600,6 +672,9 @@ final class PmaLayer {
                 long s = ranges.get(i)[0] + delta;
                 long e = ranges.get(i)[1] + delta;
                 set.insert(set.findGap(s), s, e, values.get(i));
+            }
+            if (lazy != null) {
+                lazy.move(from, to); // pending pages that failed to load move with their neighbours
             }
         } finally {
             unlock();

@@ -38,6 +38,7 @@ final class Procfs {
         try {
             mm.activeMu.lock();
             try {
+                mm.pmas.settleLazyLocked();
                 for (Segment<Vma> s = mm.vmas.set.firstSegment(); s != null; s = s.nextSegment()) {
                     Vma v = s.value();
                     line(ctx, sb, s);

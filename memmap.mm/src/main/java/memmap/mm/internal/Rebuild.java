@@ -39,16 +39,22 @@ final class Rebuild {
     private final List<MemoryManager> made = new ArrayList<>();
     private final List<MappingIdentity> refs = new ArrayList<>();
     private final List<SysVSharedMemory.Segment> segments = new ArrayList<>();
+    private final LazyRestore lazy;
     private SysVSharedMemory sysv;
     private Mappable[] objects;
     private MappingIdentity[] ids;
 
-    Rebuild(Context ctx, String image, ImageMeta meta, FrameStore store, Backings backings) {
+    /**
+     * @param lazy the lazy restore the private pages are left pending for (each space gets a
+     *     {@link LazyPages}), or null to give them their pmas now (the store holds every page)
+     */
+    Rebuild(Context ctx, String image, ImageMeta meta, FrameStore store, Backings backings, LazyRestore lazy) {
         this.ctx = ctx;
         this.image = image;
         this.meta = meta;
         this.store = store;
         this.backings = backings;
+        this.lazy = lazy;
     }
 
     /** The restored spaces, in the image's order. The store's references are the caller's to drop. */
@@ -177,19 +183,20 @@ final class Rebuild {
             mm.vmas.set.mergeAll();
             mm.pmas.lockForChange();
             try {
-                MemoryFile mf = store.memoryFile();
+                List<ImageMeta.PmaRec> deferred = new ArrayList<>();
                 for (ImageMeta.PmaRec p : s.pmas()) {
                     if (!p.isPrivate()) {
                         continue;
                     }
-                    for (FrameStore.Piece piece : store.lookup(image, 0, p.frame(), p.frame() + (p.end() - p.start()))) {
-                        long a = p.start() + (piece.src() - p.frame());
-                        FileRange fr = new FileRange(piece.target(), piece.target() + piece.length());
-                        mf.incRef(fr, store.memCgIdAt(0, piece.src()));
-                        mm.pmas.set.insert(mm.pmas.set.findGap(a), a, a + piece.length(), new Pma(mf, piece.target(),
-                                ImageMeta.perms(p.translatePerms()), ImageMeta.perms(p.effectivePerms()), ImageMeta.perms(p.maxPerms()),
-                                p.needCOW(), true, null));
-                        mm.pmas.curRSS += piece.length();
+                    if (lazy != null) {
+                        // Pending: the run holds a reference on its frames (the store drops its own), handed to its pmas.
+                        for (FrameStore.Piece piece : store.lookup(image, 0, p.frame(), p.frame() + (p.end() - p.start()))) {
+                            store.memoryFile().incRef(new FileRange(piece.target(), piece.target() + piece.length()),
+                                    store.memCgIdAt(0, piece.src()));
+                        }
+                        deferred.add(p);
+                    } else {
+                        insertPrivate(mm.pmas, store, image, p, p.start(), p.end(), true, false);
                     }
                 }
                 // Translations of shared memory made again, for the access they had.
@@ -212,39 +219,14 @@ final class Rebuild {
                     AddrRange ar = new AddrRange(p.start(), p.end());
                     vseg.setValue(vma.withRealPerms(vma.realPerms().union(allow)));
                     try {
-                        mm.pmas.getPmasLocked(ctx, vseg, ar, want);
+                        mm.pmas.translateExactlyLocked(ctx, vseg, ar, want); // a pma is a cache: one that fails is not made
                     } finally {
                         vseg.setValue(vma);
                     }
                     mm.pmas.reprotectLocked(ar, vma);
                 }
-                // A translation reaches past what was asked (the rest of the gap): trim to what was saved.
-                java.util.TreeMap<Long, Long> saved = new java.util.TreeMap<>();
-                for (ImageMeta.PmaRec p : s.pmas()) {
-                    if (!p.isPrivate()) {
-                        Capture.addRange(saved, p.start(), p.end());
-                    }
-                }
-                List<AddrRange> extra = new ArrayList<>();
-                for (Segment<Pma> q = mm.pmas.set.firstSegment(); q != null; q = q.nextSegment()) {
-                    if (q.value().isPrivate()) {
-                        continue;
-                    }
-                    long pos = q.start();
-                    while (Long.compareUnsigned(pos, q.end()) < 0) {
-                        java.util.Map.Entry<Long, Long> e = saved.floorEntry(pos);
-                        if (e != null && Long.compareUnsigned(e.getValue(), pos) > 0) {
-                            pos = Long.compareUnsigned(e.getValue(), q.end()) < 0 ? e.getValue() : q.end();
-                            continue;
-                        }
-                        java.util.Map.Entry<Long, Long> n = saved.higherEntry(pos);
-                        long upTo = n == null || Long.compareUnsigned(n.getKey(), q.end()) > 0 ? q.end() : n.getKey();
-                        extra.add(new AddrRange(pos, upTo));
-                        pos = upTo;
-                    }
-                }
-                for (AddrRange x : extra) {
-                    mm.pmas.invalidateLocked(x, false);
+                if (!deferred.isEmpty()) {
+                    mm.pmas.lazy = new LazyPages(lazy, deferred); // last: the re-protections above settle nothing
                 }
             } finally {
                 mm.pmas.unlock();
@@ -254,6 +236,33 @@ final class Rebuild {
             dropped.forEach(id -> id.decRef(ctx));
         }
         return mm;
+    }
+
+    /**
+     * Gives {@code [from, to)} of saved private pma {@code p} its pmas over the store's frames,
+     * each frame gaining a reference charged as the store's (or, if {@code handOver}, taking the
+     * one a pending run held). Requires activeMu (and mappingMu if {@code merge}: merging looks
+     * at the vmas).
+     */
+    static void insertPrivate(PmaLayer pmas, FrameStore store, String image, ImageMeta.PmaRec p, long from, long to, boolean merge,
+            boolean handOver) throws ImageException {
+        MemoryFile mf = store.memoryFile();
+        long frame = p.frame() + (from - p.start());
+        for (FrameStore.Piece piece : store.lookup(image, 0, frame, frame + (to - from))) {
+            long a = from + (piece.src() - frame);
+            FileRange fr = new FileRange(piece.target(), piece.target() + piece.length());
+            if (!handOver) {
+                mf.incRef(fr, store.memCgIdAt(0, piece.src()));
+            }
+            Pma pma = new Pma(mf, piece.target(), ImageMeta.perms(p.translatePerms()), ImageMeta.perms(p.effectivePerms()),
+                    ImageMeta.perms(p.maxPerms()), p.needCOW(), true, null);
+            if (merge) {
+                pmas.set.insert(pmas.set.findGap(a), a, a + piece.length(), pma);
+            } else {
+                pmas.set.insertWithoutMerging(pmas.set.findGap(a), a, a + piece.length(), pma);
+            }
+            pmas.curRSS += piece.length();
+        }
     }
 
     /** The references the objects were made with go; the mappings hold their own. */
@@ -273,7 +282,19 @@ final class Rebuild {
     }
 
     private void undo() {
+        if (lazy != null) {
+            lazy.abandon(); // the loader stops before the pending frames can go
+        }
         for (MemoryManager mm : made) {
+            mm.activeMu.lock();
+            try {
+                if (mm.pmas.lazy != null) {
+                    mm.pmas.lazy.dropAll(); // nothing to wait for: the pending pages' references go
+                    mm.pmas.lazy = null;
+                }
+            } finally {
+                mm.activeMu.unlock();
+            }
             mm.release(ctx);
         }
         made.clear();

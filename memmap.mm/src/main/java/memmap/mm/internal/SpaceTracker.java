@@ -1,10 +1,14 @@
 package memmap.mm.internal;
 
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 import memmap.api.AddrRange;
 import memmap.api.DirtyTracker;
+import memmap.api.Mappable;
 
 /**
  * The API's {@link DirtyTracker}: a {@link WriteLog} of one address space, by address, over one
@@ -21,6 +25,8 @@ final class SpaceTracker implements WriteLog, DirtyTracker {
     private final AddrRange range;
     /** Guarded by the address space's activeMu. */
     private DirtyPages dirty = new DirtyPages();
+    /** What was logged in shared mappings unmapped since the last collection, by Mappable offset. Guarded by activeMu. */
+    private Map<Mappable, TreeMap<Long, Long>> unmappedWrites = new IdentityHashMap<>();
     private boolean closed;
 
     private SpaceTracker(MemoryManager mm, AddrRange range) {
@@ -59,6 +65,29 @@ final class SpaceTracker implements WriteLog, DirtyTracker {
     @Override
     public void written(MemoryManager space, long vmaStart, Vma vma, long start, long end) {
         record(start, end);
+    }
+
+    @Override
+    public void unmapping(MemoryManager space, long vmaStart, Vma vma, long start, long end) {
+        for (long[] r : dirty.ranges()) {
+            long s = Long.compareUnsigned(r[0], start) > 0 ? r[0] : start;
+            long e = Long.compareUnsigned(r[1], end) < 0 ? r[1] : end;
+            if (Long.compareUnsigned(s, e) < 0) {
+                long off = vma.off() + (s - vmaStart);
+                Capture.addRange(unmappedWrites.computeIfAbsent(vma.mappable(), k -> new TreeMap<>()), off, off + (e - s));
+            }
+        }
+    }
+
+    /**
+     * What was written through shared mappings that went since the last call, by Mappable and
+     * offset ranges (start → end); taken, so the next call starts empty. Requires activeMu (a
+     * checkpoint's stop holds it).
+     */
+    Map<Mappable, TreeMap<Long, Long>> takeUnmappedWrites() {
+        Map<Mappable, TreeMap<Long, Long>> out = unmappedWrites;
+        unmappedWrites = new IdentityHashMap<>();
+        return out;
     }
 
     @Override

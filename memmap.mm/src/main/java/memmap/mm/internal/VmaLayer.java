@@ -213,6 +213,7 @@ final class VmaLayer {
         if (ar.isEmpty()) {
             return;
         }
+        mm.pmas.dirty.unmappingLocked(mm, ar); // what was written through a shared mapping, by offset, before the vma goes
         mm.pmas.invalidateLocked(ar, true);
         set.removeRangeWith(ar.start(), ar.end(), seg -> {
             Vma v = seg.value();

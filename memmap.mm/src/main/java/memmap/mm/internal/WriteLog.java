@@ -31,6 +31,15 @@ interface WriteLog {
         return memmap.api.Pages.PAGE_SIZE;
     }
 
+    /**
+     * {@code [start, end)} of {@code vma} (which starts at {@code vmaStart}; it maps a Mappable
+     * shared) is about to be unmapped from {@code mm}: a log by address turns what it logged
+     * there into what it was, for the address no longer says. Called with mappingMu held for
+     * writing and activeMu.
+     */
+    default void unmapping(MemoryManager mm, long vmaStart, Vma vma, long start, long end) {
+    }
+
     /** {@code mremap} moved pages to {@code [start, end)} of {@code mm} (their addresses changed). */
     default void moved(MemoryManager mm, long start, long end) {
     }

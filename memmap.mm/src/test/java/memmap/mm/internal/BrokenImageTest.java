@@ -56,14 +56,22 @@ class BrokenImageTest {
     }
 
     /** The restore fails with the message, and {@code b} is as it was: no memory, no segment. */
+    /** {@link #refused(CheckpointRuntime, List, String, RestoreOpts...)} by an eager and by a lazy restore. */
     static void refused(CheckpointRuntime b, List<Path> chain, String message) {
-        long before = b.mf.usage().allocated();
-        List<SysVSharedMemory.ShmStat> reg = b.registry();
-        MemmapException e = assertThrows(MemmapException.class, () -> b.checkpoints.restore(CTX, chain, RestoreOpts.EAGER));
-        assertTrue(e.getMessage().contains(message), "message <" + e.getMessage() + "> names <" + message + ">");
-        assertEquals(before, b.mf.usage().allocated(), "no page left behind by " + chain);
-        assertEquals(reg, b.registry(), "no segment left behind by " + chain);
-        assertEquals(0, b.swap.spacesInOrder().size(), "no address space left behind");
+        refused(b, chain, message, RestoreOpts.EAGER, RestoreOpts.LAZY);
+    }
+
+    static void refused(CheckpointRuntime b, List<Path> chain, String message, RestoreOpts... modes) {
+        for (RestoreOpts mode : modes) {
+            long before = b.mf.usage().allocated();
+            List<SysVSharedMemory.ShmStat> reg = b.registry();
+            MemmapException e = assertThrows(MemmapException.class, () -> b.checkpoints.restore(CTX, chain, mode));
+            String how = mode.lazy() ? "lazily" : "eagerly";
+            assertTrue(e.getMessage().contains(message), how + ": message <" + e.getMessage() + "> names <" + message + ">");
+            assertEquals(before, b.mf.usage().allocated(), how + ": no page left behind by " + chain);
+            assertEquals(reg, b.registry(), how + ": no segment left behind by " + chain);
+            assertEquals(0, b.swap.spacesInOrder().size(), how + ": no address space left behind");
+        }
     }
 
     @Test
@@ -85,7 +93,9 @@ class BrokenImageTest {
             for (long cut : new long[] {30, 64, 70, 200, size / 2, size - 20, size - 1}) {
                 refused(b, List.of(variant(img[0], "cut" + cut, x -> java.util.Arrays.copyOf(x, (int) cut))), "truncated");
             }
-            refused(b, List.of(variant(img[0], "page", x -> { x[(int) (size / 2)] ^= 0x10; return x; })), "fails its checksum");
+            // A page's bytes are checked when they load: before an eager restore returns, after a lazy one (LazyRestoreTest).
+            refused(b, List.of(variant(img[0], "page", x -> { x[(int) (size / 2)] ^= 0x10; return x; })), "fails its checksum",
+                    RestoreOpts.EAGER);
             refused(b, List.of(img[1]), "incremental image");
             refused(b, List.of(img[1], img[0]), "incremental image");
             Path other = dir.resolve("other");

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import memmap.api.AccessType;
 import memmap.api.AddressSpace;
+import memmap.api.IoResult;
 import memmap.api.MAdvice;
 import memmap.api.MemmapException;
 import memmap.api.checkpoint.Chain;
@@ -207,6 +208,9 @@ class CheckpointFuzzTest {
                                     if (diff == null && b.mf.usage().allocated() != 0) {
                                         diff = "the restored runtime leaked " + b.mf.usage().allocated() + " bytes";
                                     }
+                                    if (diff == null) {
+                                        diff = lazyDiff(chainFiles, prog.hashCode() + files, name);
+                                    }
                                     if (diff != null) {
                                         result = diff;
                                         return result;
@@ -231,6 +235,111 @@ class CheckpointFuzzTest {
                     return "the source leaked " + a.mf.usage().allocated() + " bytes after the chain closed";
                 }
             }
+        }
+    }
+
+    /**
+     * The chain restored lazily (half the time with the loader held to the records accesses
+     * wait for) and eagerly, the same random changes made to both before the load is done, then
+     * compared: every outcome, every byte, smaps, usage; both back to zero after. Null if equal.
+     */
+    static String lazyDiff(List<Path> chain, long seed, String name) throws Exception {
+        try (CheckpointRuntime e = new CheckpointRuntime(name + "e"); CheckpointRuntime l = new CheckpointRuntime(name + "l")) {
+            Restored eager = e.checkpoints.restore(CTX, chain, RestoreOpts.EAGER);
+            l.checkpoints.holdLazyLoads = (seed & 1) == 0;
+            Restored lazy = l.checkpoints.restore(CTX, chain, RestoreOpts.LAZY);
+            Random r = new Random(seed);
+            String diff = null;
+            for (int k = 0; k < 8 && diff == null; k++) {
+                int op = r.nextInt(7);
+                int space = r.nextInt(eager.spaces().size());
+                long pick = r.nextLong() & Long.MAX_VALUE;
+                String want = change(op, (MemoryManager) eager.spaces().get(space), pick);
+                String got = change(op, (MemoryManager) lazy.spaces().get(space), pick);
+                if (Boolean.getBoolean("memmap.checkpointFuzz.trace")) {
+                    System.out.println("change " + k + " op " + op + " space " + space + " pick " + pick + ": " + want + " / " + got
+                            + " usage " + e.usageByCgroup() + " / " + l.usageByCgroup());
+                }
+                if (!want.equals(got)) {
+                    diff = "lazy restore, change " + k + " (op " + op + " on space " + space + "): eager gave <" + want + ">, lazy <" + got + ">";
+                }
+            }
+            if (diff == null) {
+                diff = diff(contents(eager.spaces()), contents(lazy.spaces()), "lazy restore: bytes");
+            }
+            if (diff == null) {
+                diff = diff(CheckpointTest.state(e, eager.spaces(), false), CheckpointTest.state(l, lazy.spaces(), false), "lazy restore: state");
+            }
+            l.checkpoints.holdLazyLoads = false;
+            lazy.awaitLoaded();
+            eager.spaces().forEach(x -> x.release(CTX));
+            lazy.spaces().forEach(x -> x.release(CTX));
+            e.close();
+            l.close();
+            if (diff == null && l.mf.usage().allocated() != 0) {
+                diff = "the lazily restored runtime leaked " + l.mf.usage().allocated() + " bytes";
+            }
+            return diff;
+        }
+    }
+
+    /** The changes' context: one clock for both sides, so the times they set (a detach's) are equal. */
+    static final memmap.api.Context FIXED = new memmap.api.Context(CTX.credentials(), CTX.limits(), CTX.memCgId(), 0,
+            java.time.InstantSource.fixed(java.time.Instant.ofEpochSecond(1_800_000_000L)));
+
+    /** One change to a vma of {@code mm} chosen by {@code pick}; its outcome as text. */
+    static String change(int op, MemoryManager mm, long pick) {
+        memmap.api.Context CTX = FIXED;
+        List<long[]> vmas = new ArrayList<>();
+        mm.mappingMu.readLock().lock();
+        try {
+            for (var v = mm.vmas.set.firstSegment(); v != null; v = v.nextSegment()) {
+                vmas.add(new long[] {v.start(), v.end()});
+            }
+        } finally {
+            mm.mappingMu.readLock().unlock();
+        }
+        if (vmas.isEmpty()) {
+            return "no vma";
+        }
+        long[] v = vmas.get((int) (pick % vmas.size()));
+        long pages = (v[1] - v[0]) / P;
+        long at = v[0] + ((pick >>> 8) % pages) * P;
+        long len = Math.min(v[1] - at, (1 + (pick >>> 20) % 3) * P);
+        try {
+            return switch (op) {
+                case 0 -> {
+                    byte[] b = new byte[(int) len];
+                    new Random(pick).nextBytes(b);
+                    yield mm.write(CTX, at, MemorySegment.ofArray(b), memmap.api.IoOpts.FORCE).toString();
+                }
+                case 1 -> {
+                    byte[] b = new byte[(int) len];
+                    IoResult res = mm.read(CTX, at, MemorySegment.ofArray(b));
+                    yield res + CheckpointRuntime.sha(b);
+                }
+                case 2 -> {
+                    mm.mprotect(CTX, at, len, AccessType.READ);
+                    yield "mprotect";
+                }
+                case 3 -> {
+                    mm.munmap(CTX, at, len);
+                    yield "munmap";
+                }
+                case 4 -> {
+                    mm.madvise(CTX, at, len, MAdvice.DONTNEED);
+                    yield "dontneed";
+                }
+                case 5 -> {
+                    MemoryManager child = mm.fork(CTX);
+                    String w = child.write(CTX, at, MemorySegment.ofArray(new byte[] {7, 7}), memmap.api.IoOpts.FORCE).toString();
+                    child.release(CTX);
+                    yield "fork " + w;
+                }
+                default -> Long.toHexString(mm.mremap(CTX, at, len, len + 2 * P, memmap.api.MRemapMove.MAY_MOVE, 0) - at);
+            };
+        } catch (MemmapException ex) {
+            return ex.getMessage();
         }
     }
 

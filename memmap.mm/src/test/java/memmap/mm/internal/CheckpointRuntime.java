@@ -81,6 +81,7 @@ final class CheckpointRuntime implements AutoCloseable {
         }
     }
 
+    /** Removes every System V segment and releases the memory file (it closes its descriptor once no page is left). */
     @Override
     public void close() {
         shm.list().forEach(st -> {
@@ -90,5 +91,6 @@ final class CheckpointRuntime implements AutoCloseable {
                 // gone
             }
         });
+        mf.release();
     }
 }
