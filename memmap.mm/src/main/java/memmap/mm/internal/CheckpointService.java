@@ -154,7 +154,7 @@ public final class CheckpointService implements Checkpoints {
         if (opts.lazy()) {
             return LazyRestore.start(ctx, this, chain, opts);
         }
-        FrameStore store = new FrameStore(backings.memoryFile());
+        FrameStore store = new FrameStore(backings.memoryFile(), true);
         try {
             ImageMeta meta = null;
             UUID last = null;
@@ -205,7 +205,7 @@ public final class CheckpointService implements Checkpoints {
         if (opts.lazy()) {
             throw new IllegalArgumentException("opts.lazy = true: a lazy restore reads pages out of order, from image files only");
         }
-        FrameStore store = new FrameStore(backings.memoryFile());
+        FrameStore store = new FrameStore(backings.memoryFile(), true);
         try {
             ImageReader r = new ImageReader("the image stream", in, store, opts.progress());
             link("the image stream", r.begin(), 0, null, List.of());

@@ -6,10 +6,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
+import java.lang.foreign.MemorySegment;
+
+import memmap.api.AccessType;
 import memmap.api.AllocOpts;
 import memmap.api.FileRange;
 import memmap.api.MemmapException;
 import memmap.api.MemoryFile;
+import memmap.api.Pages;
+import memmap.api.safemem.BlockSeq;
 import memmap.api.checkpoint.ImageException;
 
 /**
@@ -31,8 +36,22 @@ final class FrameStore {
     private final MemoryFile memoryFile;
     private final Map<Long, TreeMap<Long, Alloc>> spaces = new HashMap<>();
 
+    /** Commit and map each allocation at once (see {@link #FrameStore(MemoryFile, boolean)}). */
+    private final boolean populate;
+
     FrameStore(MemoryFile memoryFile) {
+        this(memoryFile, false);
+    }
+
+    /**
+     * @param populate commit and map each allocation at once ({@code MADV_POPULATE_WRITE}: one
+     *     call instead of a page fault per page), for a restore that fills what it allocates
+     *     before it returns; a lazy restore allocates everything before it returns and fills
+     *     later, so it does not
+     */
+    FrameStore(MemoryFile memoryFile, boolean populate) {
         this.memoryFile = memoryFile;
+        this.populate = populate;
     }
 
     MemoryFile memoryFile() {
@@ -55,12 +74,47 @@ final class FrameStore {
             }
             Map.Entry<Long, Alloc> next = m.higherEntry(pos);
             long upTo = next == null ? end : Math.min(next.getKey(), end);
-            FileRange fr = memoryFile.allocate(upTo - pos, AllocOpts.DEFAULT.withMemCgId(memCgId));
+            AllocOpts how = AllocOpts.DEFAULT.withMemCgId(memCgId);
+            FileRange fr = memoryFile.allocate(upTo - pos, populate ? how.withMode(memmap.api.AllocationMode.WRITE_POPULATE) : how);
             m.put(pos, new Alloc(pos, upTo, fr.start(), memCgId));
             out.add(new Piece(pos, fr.start(), upTo - pos, true));
             pos = upTo;
         }
         return out;
+    }
+
+    /**
+     * Copies a page record's pages into the frames of {@code pieces} (parts of the record's
+     * range): a page with bytes from {@code data} (the record's page bytes, in order), a page of
+     * zeroes by filling — only where the frame is not fresh (an earlier image's page under it).
+     * Runs of pages alike are copied at once. The one loop of every restore, eager or lazy.
+     */
+    void fill(ImageFormat.PageHead ph, MemorySegment data, List<Piece> pieces) throws MemmapException {
+        int[] rank = new int[ph.n()];
+        for (int i = 0, k = 0; i < ph.n(); i++) {
+            rank[i] = k;
+            k += ph.hasBytes(i) ? 1 : 0;
+        }
+        for (Piece p : pieces) {
+            BlockSeq bs = memoryFile.mapInternal(new FileRange(p.target(), p.target() + p.length()), AccessType.WRITE);
+            for (long q = 0; q < p.length(); ) {
+                int i = (int) ((p.src() + q - ph.off()) >>> Pages.PAGE_SHIFT);
+                boolean has = ph.hasBytes(i);
+                long blockStart = bs.blockStartOf(q);
+                MemorySegment block = bs.dropFirst(blockStart).head().segment();
+                long blockEnd = blockStart + block.byteSize();
+                long len = Pages.PAGE_SIZE;
+                while (q + len < p.length() && q + len < blockEnd && ph.hasBytes(i + (int) (len >>> Pages.PAGE_SHIFT)) == has) {
+                    len += Pages.PAGE_SIZE;
+                }
+                if (has) {
+                    MemorySegment.copy(data, (long) rank[i] << Pages.PAGE_SHIFT, block, q - blockStart, len);
+                } else if (!p.fresh()) {
+                    block.asSlice(q - blockStart, len).fill((byte) 0);
+                }
+                q += len;
+            }
+        }
     }
 
     /** Where {@code [off, end)} of {@code space} is kept; ImageException naming what no image of the chain holds. */

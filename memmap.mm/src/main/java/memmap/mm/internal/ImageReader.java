@@ -2,18 +2,13 @@ package memmap.mm.internal;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.ReadableByteChannel;
-import java.util.List;
 import java.util.zip.CRC32C;
 
-import memmap.api.AccessType;
-import memmap.api.FileRange;
 import memmap.api.MemmapException;
 import memmap.api.Pages;
 import memmap.api.checkpoint.ImageException;
 import memmap.api.checkpoint.Progress;
-import memmap.api.safemem.BlockSeq;
 
 /**
  * Reads one image from a stream, front to back, into a {@link FrameStore}: page bytes go from
@@ -25,6 +20,7 @@ final class ImageReader {
     private final ReadableByteChannel in;
     private final FrameStore store;
     private final Progress progress;
+    private final ByteBuffer scratch = ByteBuffer.allocateDirect(ImageFormat.RUN_PAGES << Pages.PAGE_SHIFT);
     private final long started = System.nanoTime();
     private long at;
     private long lastProgress;
@@ -93,53 +89,21 @@ final class ImageReader {
 
     private void pageRecord(ImageFormat.RecordHead h) throws MemmapException {
         ImageFormat.PageHead ph = ImageFormat.readPageHead(image, in, h, at);
-        String where = "the pages record at byte " + h.at();
-        long space = ph.space();
-        long off = ph.off();
-        int n = ph.n();
-        int cg = ph.memCgId();
-        int bitmapBytes = ph.bitmap().length;
-        ByteBuffer bitmap = ByteBuffer.wrap(ph.bitmap());
-        ByteBuffer fixed = ph.fixed();
-        long dataAt = at + 24 + bitmapBytes;
+        // The page bytes into a buffer of the reader's own, checked, then into the frames: the
+        // checksum never reads memory the store is still faulting in.
+        ByteBuffer data = scratch.clear().limit(ph.withBytes() << Pages.PAGE_SHIFT);
+        ImageFormat.readExactly(image, in, data, "the pages record at byte " + h.at(), at + ph.prefixBytes());
+        data.flip();
         CRC32C c = new CRC32C();
-        c.update(fixed.array());
-        c.update(bitmap.array());
-        long end = off + ((long) n << Pages.PAGE_SHIFT);
-        List<FrameStore.Piece> slots = store.slots(space, off, end, cg);
-        for (FrameStore.Piece p : slots) {
-            BlockSeq bs = store.memoryFile().mapInternal(new FileRange(p.target(), p.target() + p.length()), AccessType.WRITE);
-            for (long q = 0; q < p.length(); ) {
-                int i = (int) ((p.src() + q - off) >>> Pages.PAGE_SHIFT);
-                boolean has = ((bitmap.get(i >>> 3) >>> (i & 7)) & 1) != 0;
-                // A run of pages alike (bytes follow / zero), within one Block of the store's mapping.
-                long blockStart = bs.blockStartOf(q);
-                MemorySegment block = bs.dropFirst(blockStart).head().segment();
-                long blockEnd = blockStart + block.byteSize();
-                long len = Pages.PAGE_SIZE;
-                while (q + len < p.length() && q + len < blockEnd) {
-                    int j = i + (int) (len >>> Pages.PAGE_SHIFT);
-                    if ((((bitmap.get(j >>> 3) >>> (j & 7)) & 1) != 0) != has) {
-                        break;
-                    }
-                    len += Pages.PAGE_SIZE;
-                }
-                MemorySegment run = block.asSlice(q - blockStart, len);
-                if (has) {
-                    ImageFormat.readExactly(image, in, run.asByteBuffer(), where, dataAt);
-                    dataAt += len;
-                    c.update(run.asByteBuffer());
-                } else if (!p.fresh()) {
-                    run.fill((byte) 0); // a later image's zero pages over an earlier one's
-                }
-                q += len;
-            }
-        }
+        c.update(ph.fixed().array());
+        c.update(ph.bitmap());
+        c.update(data.duplicate());
         if ((int) c.getValue() != h.crc()) {
             throw new ImageException(image + ": " + ph.where(h) + " fails its checksum (the image is corrupt)");
         }
+        store.fill(ph, MemorySegment.ofBuffer(data), store.slots(ph.space(), ph.off(), ph.end(), ph.memCgId()));
         at += h.length();
-        pageBytesDone += (long) n << Pages.PAGE_SHIFT;
+        pageBytesDone += (long) ph.n() << Pages.PAGE_SHIFT;
         if (pageBytesDone - lastProgress >= (64L << 20)) {
             lastProgress = pageBytesDone;
             progress.update(pageBytesDone, meta.pageBytes(), System.nanoTime() - started);

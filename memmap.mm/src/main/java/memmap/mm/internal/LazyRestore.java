@@ -18,16 +18,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 
-import memmap.api.AccessType;
 import memmap.api.AddressSpace;
 import memmap.api.Context;
-import memmap.api.FileRange;
 import memmap.api.MemmapException;
 import memmap.api.Pages;
 import memmap.api.checkpoint.ImageException;
 import memmap.api.checkpoint.RestoreOpts;
 import memmap.api.checkpoint.Restored;
-import memmap.api.safemem.BlockSeq;
 
 /**
  * A lazy restore of a chain of image files (gVisor's async page loading, CRIU's lazy pages):
@@ -212,21 +209,22 @@ final class LazyRestore implements Restored {
         long pageBytes = 0;
         try {
             long size = fc.size();
+            HeadReader heads = new HeadReader(fc);
             while (true) {
-                fc.position(at);
-                ImageFormat.RecordHead h = ImageFormat.readRecordHead(name, fc, at);
+                heads.seek(at);
+                ImageFormat.RecordHead h = ImageFormat.readRecordHead(name, heads, at);
                 if (h == null) {
                     throw new ImageException(name + " is truncated: it ends at byte " + at + " without its end record");
                 }
                 long payload = at + ImageFormat.RECORD_HEAD;
                 if (h.type() == ImageFormat.END) {
-                    ImageFormat.readEnd(name, fc, h, payload, records, pageBytes);
+                    ImageFormat.readEnd(name, heads, h, payload, records, pageBytes);
                     return;
                 }
                 if (h.type() != ImageFormat.PAGES) {
                     throw new ImageException(name + ": a second " + ImageFormat.typeName(h.type()) + " record at byte " + at + " (corrupt)");
                 }
-                ImageFormat.PageHead ph = ImageFormat.readPageHead(name, fc, h, payload);
+                ImageFormat.PageHead ph = ImageFormat.readPageHead(name, heads, h, payload);
                 at = payload + h.length();
                 if (at > size) {
                     throw new ImageException(name + " is truncated: it ends at byte " + size + ", " + (at - size)
@@ -252,6 +250,51 @@ final class LazyRestore implements Restored {
             out.add(new long[] {n.getKey(), Math.min(n.getValue(), e)});
         }
         return out;
+    }
+
+    /**
+     * Reads a file from a position through one positional read of up to a page (a record's head,
+     * fields and bitmap are 68 bytes: one read each, not three), for the index pass.
+     */
+    private static final class HeadReader implements java.nio.channels.ReadableByteChannel {
+        private final FileChannel fc;
+        private final ByteBuffer buf = ByteBuffer.allocateDirect(4096).limit(0);
+        private long pos;
+
+        HeadReader(FileChannel fc) {
+            this.fc = fc;
+        }
+
+        void seek(long at) {
+            pos = at;
+            buf.limit(0);
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            if (!buf.hasRemaining()) {
+                buf.clear();
+                int n = fc.read(buf, pos);
+                buf.flip();
+                if (n <= 0) {
+                    return -1;
+                }
+            }
+            int n = Math.min(buf.remaining(), dst.remaining());
+            dst.put(dst.position(), buf, buf.position(), n).position(dst.position() + n);
+            buf.position(buf.position() + n);
+            pos += n;
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return fc.isOpen();
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     /** Records {@code u} as the latest copy of its pages (it comes after every record already owned). */
@@ -405,24 +448,13 @@ final class LazyRestore implements Restored {
             if ((int) c.getValue() != u.head.crc()) {
                 throw new ImageException(names[u.image] + ": " + ph.where(u.head) + " fails its checksum (the image is corrupt)");
             }
-            int[] dataIndex = new int[ph.n()];
-            for (int i = 0, k = 0; i < ph.n(); i++) {
-                dataIndex[i] = ph.hasBytes(i) ? k++ : -1;
-            }
-            MemorySegment src = MemorySegment.ofBuffer(scratch);
-            long dataStart = ph.prefixBytes();
+            List<FrameStore.Piece> pieces = new ArrayList<>();
             for (long[] o : u.owned) {
                 for (FrameStore.Piece p : store.lookup(names[u.image], ph.space(), o[0], o[1])) {
-                    BlockSeq dst = store.memoryFile().mapInternal(new FileRange(p.target(), p.target() + p.length()), AccessType.WRITE);
-                    for (long q = 0; q < p.length(); q += Pages.PAGE_SIZE) {
-                        int i = (int) ((p.src() + q - ph.off()) >>> Pages.PAGE_SHIFT);
-                        if (dataIndex[i] >= 0) {
-                            MemorySegment.copy(src, dataStart + ((long) dataIndex[i] << Pages.PAGE_SHIFT), ImageWriter.pageAt(dst, q), 0,
-                                    Pages.PAGE_SIZE);
-                        }
-                    }
+                    pieces.add(new FrameStore.Piece(p.src(), p.target(), p.length(), true)); // only its owner writes a frame
                 }
             }
+            store.fill(ph, MemorySegment.ofBuffer(scratch).asSlice(ph.prefixBytes()), pieces);
             finish(u, LOADED, null);
         } catch (ImageException e) {
             finish(u, FAILED, e);

@@ -90,4 +90,64 @@ class MigrationTest {
             assertEquals(0, b.mf.usage().allocated(), "the target leaked nothing");
         }
     }
+    /**
+     * The same to another JVM process ({@link MigrationPeer}) over a loopback socket: what the
+     * writer saw written last is what the other process reads, page by page (compared as a
+     * digest), and both sides end with nothing allocated.
+     */
+    @Test
+    void toAnotherProcess() throws Exception {
+        try (CheckpointRuntime a = new CheckpointRuntime("from-process")) {
+            MemoryManager mm = a.space();
+            long addr = mm.mmap(CTX, CheckpointTest.anon(PAGES * P).build());
+            MemoryManager child = mm.fork(CTX);
+            String javaBin = ProcessHandle.current().info().command().orElseThrow();
+            Process peer = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-cp",
+                    System.getProperty("java.class.path"), MigrationPeer.class.getName(), Long.toString(addr), Integer.toString(PAGES))
+                    .redirectErrorStream(true).start();
+            java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(peer.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            String first = lines.readLine();
+            while (first != null && !first.startsWith("port ")) {
+                first = lines.readLine(); // (a JVM warning)
+            }
+            assertNotNull(first, "the peer said which port it listens on");
+            int port = Integer.parseInt(first.substring(5));
+            AtomicLongArray last = new AtomicLongArray(PAGES);
+            java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1000);
+            Thread writer = new Thread(() -> {
+                MemorySegment v = MemorySegment.ofArray(new long[1]);
+                for (long i = 1; ; i++) {
+                    int page = (int) (i * 7919 % PAGES);
+                    v.set(ValueLayout.JAVA_LONG, 0, i);
+                    if (!mm.write(CTX, addr + page * P, v).equals(IoResult.ok(8))) {
+                        return;
+                    }
+                    last.set(page, i);
+                    running.countDown();
+                }
+            });
+            writer.start();
+            running.await();
+            MigrationReport report;
+            try (SocketChannel out = SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+                report = a.checkpoints.migrate(CTX, List.of(mm, child), out, new MigrateOpts(6, 64 * P, memmap.api.checkpoint.Progress.NONE));
+            }
+            writer.join();
+            StringBuilder rest = new StringBuilder();
+            for (String l = lines.readLine(); l != null; l = lines.readLine()) {
+                rest.append(l).append('\n');
+            }
+            assertTrue(peer.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the peer exits");
+            assertEquals(0, peer.exitValue(), rest.toString());
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            for (int p = 0; p < PAGES; p++) {
+                md.update(MemorySegment.ofArray(new long[] {last.get(p)}).toArray(ValueLayout.JAVA_BYTE));
+            }
+            String want = "values " + java.util.HexFormat.of().formatHex(md.digest());
+            assertTrue(rest.toString().contains(want + "\n"), "every page's last write arrived (" + report + "):\n" + rest);
+            assertTrue(rest.toString().contains("spaces 2\n") && rest.toString().contains("leaked 0\n"), rest.toString());
+            assertEquals(0, a.mf.usage().allocated(), "the source freed everything");
+        }
+    }
 }

@@ -521,6 +521,23 @@ public final class MemmapCommands {
         return spaces.get(Args.space(space, spaces.keySet()));
     }
 
+    /** The address space numbered {@code space} here (for {@link CheckpointCommands}); IllegalArgumentException naming it if none. */
+    AddressSpace spaceNumbered(String space) {
+        return open(space);
+    }
+
+    /** Every address space made here, by number. */
+    Map<Integer, AddressSpace> spacesByNumber() {
+        return java.util.Collections.unmodifiableMap(new TreeMap<>(spaces)); // in number order
+    }
+
+    /** Numbers {@code as} here (a restored space); its number. */
+    int adopt(AddressSpace as) {
+        int n = nextSpace.getAndIncrement();
+        spaces.put(n, as);
+        return n;
+    }
+
     /** For tests: how many address spaces are open. */
     int openSpaces() {
         return spaces.size();

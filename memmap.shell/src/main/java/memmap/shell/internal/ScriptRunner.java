@@ -39,7 +39,11 @@ public final class ScriptRunner {
         }
         Thread.ofPlatform().name("memmap script").start(() -> {
             awaitFrameworkStarted(context);
-            int status = run(processor, Path.of(script), System.out);
+            // The process's own stdout: System.out is Gogo's ThreadPrintStream, which during a command
+            // is the session's output itself — a session writing to it would loop (a log or progress line).
+            PrintStream stdout = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+            int status = run(processor, Path.of(script), stdout);
+            stdout.flush();
             System.out.flush();
             System.err.flush();
             System.exit(status);
@@ -71,7 +75,11 @@ public final class ScriptRunner {
                         }
                     }
                 } catch (Exception e) {
-                    out.println("error: " + script + ":" + (i + 1) + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+                    Throwable t = e;
+                    while (t instanceof java.lang.reflect.InvocationTargetException && t.getCause() != null) {
+                        t = t.getCause(); // the command's own exception, not Gogo's reflective call around it
+                    }
+                    out.println("error: " + script + ":" + (i + 1) + ": " + (t.getMessage() == null ? t.toString() : t.getMessage()));
                     return 1;
                 }
             }

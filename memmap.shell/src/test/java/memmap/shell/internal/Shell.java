@@ -30,6 +30,11 @@ final class Shell implements AutoCloseable {
     record Ran(int status, String out) {}
 
     Shell(Backings backings, Path dir) {
+        this(backings, dir, null);
+    }
+
+    /** With {@code checkpoints}, the shell has {@code checkpoint} and {@code restore} too. */
+    Shell(Backings backings, Path dir, memmap.api.checkpoint.Checkpoints checkpoints) {
         this.dir = dir;
         AddressSpaces spaces = new AddressSpaces() {
             @Override
@@ -55,7 +60,14 @@ final class Shell implements AutoCloseable {
                 "pins", "unpin"}) {
             processor.addCommand("memmap", commands, f);
         }
+        checkpointCommands = checkpoints == null ? null : new CheckpointCommands(commands, checkpoints);
+        if (checkpointCommands != null) {
+            processor.addCommand("memmap", checkpointCommands, "checkpoint");
+            processor.addCommand("memmap", checkpointCommands, "restore");
+        }
     }
+
+    final CheckpointCommands checkpointCommands;
 
     /** Runs {@code lines} as a script file, as {@code ./memmap run SCRIPT} does. */
     Ran run(String... lines) throws Exception {
@@ -68,6 +80,9 @@ final class Shell implements AutoCloseable {
 
     @Override
     public void close() {
+        if (checkpointCommands != null) {
+            checkpointCommands.deactivate();
+        }
         commands.deactivate();
         processor.stop();
         threadIO.stop();

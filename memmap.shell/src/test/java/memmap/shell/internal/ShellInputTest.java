@@ -44,7 +44,9 @@ class ShellInputTest {
         AnonymousProvider anon = new AnonymousProvider(mf, Map.of("component.id", 1L, "fillAhead", 16384L, "populate", false));
         HostFileProvider files = new HostFileProvider(Map.of("component.id", 2L));
         ShmProvider shm = new ShmProvider(mf, Map.of("component.id", 3L, "posixDirectory", shmDir.toString(), "shmMni", 64L));
-        shell = new Shell(Backings.of(mf, anon, files, shm), dir);
+        memmap.mm.internal.ProviderSwap swap = new memmap.mm.internal.ProviderSwap();
+        Backings backings = Backings.swapping(swap, () -> mf, () -> List.of(anon, files, shm), () -> shm, () -> null);
+        shell = new Shell(backings, dir, new memmap.mm.internal.CheckpointService(backings, swap));
         commands = shell.commands;
         commands.posixShms = List.of(shm);
         commands.sysvs = List.of(shm);
@@ -217,5 +219,48 @@ class ShellInputTest {
         } finally {
             new ProcessBuilder("chattr", "-i", f.toString()).start().waitFor();
         }
+    }
+    /** checkpoint and restore in the shell: a full image and an incremental one, restored as a chain; every refusal names its argument. */
+    @Test
+    void checkpointAndRestoreFromTheShell() throws Exception {
+        Path full = dir.resolve("full.img");
+        Path inc = dir.resolve("inc.img");
+        Shell.Ran r = run("space", "mmap --private 1 8K", "write 1 0x7ffff7ffd000 hello", "fork 1", "write 2 0x7ffff7ffe000 child",
+                "checkpoint " + full, "write 1 0x7ffff7ffd000 HELLO", "checkpoint --incremental " + inc,
+                "restore " + full + " " + inc, "read --text 3 0x7ffff7ffd000 5", "read --text 4 0x7ffff7ffe000 5", "restore --lazy " + full,
+                "read --text 5 0x7ffff7ffd000 5", "spaces");
+        assertEquals(0, r.status(), r.out());
+        assertTrue(r.out().contains("memmap> read --text 3 0x7ffff7ffd000 5\nHELLO\n"), "the chain's last write:\n" + r.out());
+        assertTrue(r.out().contains("memmap> read --text 4 0x7ffff7ffe000 5\nchild\n"), "the fork's page:\n" + r.out());
+        assertTrue(r.out().contains("memmap> read --text 5 0x7ffff7ffd000 5\nhello\n"), "the full image alone, lazily:\n" + r.out());
+        for (String want : new String[] {"checkpoint " + full + ": spaces [1, 2], depth 1", "checkpoint " + inc + ": spaces [1, 2], depth 2",
+                "restored " + full + " " + inc + ": spaces [3, 4]", "restored " + full + ": spaces [5, 6], ",
+                "bytes loading in the background"}) {
+            assertTrue(r.out().contains(want), "missing <" + want + "> in\n" + r.out());
+        }
+        String maps1 = run("maps 1").out();
+        String maps3 = run("maps 3").out();
+        assertEquals(maps1.substring(maps1.indexOf('\n')), maps3.substring(maps3.indexOf('\n')), "the restored space's maps");
+        assertTrue(maps1.contains("rw-p"), maps1);
+        for (String[] bad : new String[][] {
+                {"checkpoint " + full, "file = " + full + " exists"},
+                {"checkpoint " + dir.resolve("x.img") + " 9", "9"},
+                {"checkpoint --incremental " + dir.resolve("y.img") + " 1", "the last checkpoint saved other spaces"},
+                {"restore", "no image file"},
+                {"restore " + inc, "incremental image"},
+                {"restore " + dir.resolve("missing.img"), "cannot be opened"}}) {
+            Shell.Ran b = run(bad[0]);
+            assertEquals(1, b.status(), bad[0] + ":\n" + b.out());
+            assertTrue(b.out().contains(bad[1]), bad[0] + ": missing <" + bad[1] + "> in\n" + b.out());
+        }
+        assertFalse(Files.exists(dir.resolve("x.img")), "a refused checkpoint leaves no file");
+        // A System V segment's id is its own: restoring it where the id is taken is refused, and nothing is made.
+        Path sysv = dir.resolve("sysv.img");
+        assertEquals(0, run("shmget --create 0x1234 4K", "shmat 1 1", "checkpoint " + sysv + " 1").status());
+        String before = run("spaces").out();
+        Shell.Ran taken = run("restore " + sysv);
+        assertEquals(1, taken.status(), taken.out());
+        assertTrue(taken.out().contains("id = 1 is already used here"), taken.out());
+        assertEquals(before, run("spaces").out(), "no space made");
     }
 }
