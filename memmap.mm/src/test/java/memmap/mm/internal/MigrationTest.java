@@ -26,6 +26,30 @@ class MigrationTest {
     static final long P = 4096;
     static final int PAGES = 2048;
 
+    /**
+     * Starts a thread writing a counter into page after page of {@code [addr, +PAGES pages)} until
+     * a write fails (the space migrated away), keeping in {@code last} what each page got last;
+     * returns once it has written 1000 times.
+     */
+    static Thread writer(MemoryManager mm, long addr, AtomicLongArray last) throws InterruptedException {
+        java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1000);
+        Thread writer = new Thread(() -> {
+            MemorySegment v = MemorySegment.ofArray(new long[1]);
+            for (long i = 1; ; i++) {
+                int page = (int) (i * 7919 % PAGES);
+                v.set(ValueLayout.JAVA_LONG, 0, i);
+                if (!mm.write(CTX, addr + page * P, v).equals(IoResult.ok(8))) {
+                    return; // migrated: the mapping is gone here
+                }
+                last.set(page, i);
+                running.countDown();
+            }
+        });
+        writer.start();
+        running.await();
+        return writer;
+    }
+
     @Test
     void aRunningWritersPagesAllArriveAndTheSourceLetsGo() throws Exception {
         try (CheckpointRuntime a = new CheckpointRuntime("from"); CheckpointRuntime b = new CheckpointRuntime("to");
@@ -41,21 +65,7 @@ class MigrationTest {
                 }
             });
             AtomicLongArray last = new AtomicLongArray(PAGES);
-            java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1000);
-            Thread writer = new Thread(() -> {
-                MemorySegment v = MemorySegment.ofArray(new long[1]);
-                for (long i = 1; ; i++) {
-                    int page = (int) (i * 7919 % PAGES);
-                    v.set(ValueLayout.JAVA_LONG, 0, i);
-                    if (!mm.write(CTX, addr + page * P, v).equals(IoResult.ok(8))) {
-                        return; // migrated: the mapping is gone here
-                    }
-                    last.set(page, i);
-                    running.countDown();
-                }
-            });
-            writer.start();
-            running.await();
+            Thread writer = writer(mm, addr, last);
             MigrationReport report;
             try (SocketChannel out = SocketChannel.open(server.getLocalAddress())) {
                 report = a.checkpoints.migrate(CTX, List.of(mm, child), out, new MigrateOpts(6, 64 * P, memmap.api.checkpoint.Progress.NONE));
@@ -114,21 +124,7 @@ class MigrationTest {
             assertNotNull(first, "the peer said which port it listens on");
             int port = Integer.parseInt(first.substring(5));
             AtomicLongArray last = new AtomicLongArray(PAGES);
-            java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1000);
-            Thread writer = new Thread(() -> {
-                MemorySegment v = MemorySegment.ofArray(new long[1]);
-                for (long i = 1; ; i++) {
-                    int page = (int) (i * 7919 % PAGES);
-                    v.set(ValueLayout.JAVA_LONG, 0, i);
-                    if (!mm.write(CTX, addr + page * P, v).equals(IoResult.ok(8))) {
-                        return;
-                    }
-                    last.set(page, i);
-                    running.countDown();
-                }
-            });
-            writer.start();
-            running.await();
+            Thread writer = writer(mm, addr, last);
             MigrationReport report;
             try (SocketChannel out = SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
                 report = a.checkpoints.migrate(CTX, List.of(mm, child), out, new MigrateOpts(6, 64 * P, memmap.api.checkpoint.Progress.NONE));
