@@ -176,13 +176,13 @@ final class Lifecycle {
         FileRange fr;
         try {
             memoryFile = parent.mm.backings().memoryFile();
-            fr = memoryFile.allocate(len, PmaLayer.allocOpts(ctx));
+            fr = memoryFile.allocate(len, PmaFill.allocOpts(ctx));
         } catch (MemmapException e) {
             return e.error();
         }
         MemmapError err;
         try {
-            err = parent.copyInto(memoryFile.mapInternal(fr, AccessType.WRITE), p.value(), len);
+            err = parent.fill.copyInto(memoryFile.mapInternal(fr, AccessType.WRITE), p.value(), len);
         } catch (MemmapException e) {
             err = e.error();
         }

@@ -183,7 +183,7 @@ final class Migration {
                 }
                 MemmapError err;
                 try {
-                    err = pmas.copyInto(to.mapInternal(fr, AccessType.WRITE), pma, len);
+                    err = pmas.fill.copyInto(to.mapInternal(fr, AccessType.WRITE), pma, len);
                 } catch (MemmapException e) {
                     err = e.error();
                 }

@@ -219,7 +219,7 @@ final class Rebuild {
                     AddrRange ar = new AddrRange(p.start(), p.end());
                     vseg.setValue(vma.withRealPerms(vma.realPerms().union(allow)));
                     try {
-                        mm.pmas.translateExactlyLocked(ctx, vseg, ar, want); // a pma is a cache: one that fails is not made
+                        mm.pmas.fill.translateExactlyLocked(ctx, vseg, ar, want); // a pma is a cache: one that fails is not made
                     } finally {
                         vseg.setValue(vma);
                     }

@@ -20,12 +20,12 @@ class AllocationDirectionTest extends TwoAnonymousProviders {
 
     @Test
     void theSixRows() {
-        assertEquals(Direction.BOTTOM_UP, PmaLayer.direction(0, A, false), "no fault yet, bottom-up layout");
-        assertEquals(Direction.TOP_DOWN, PmaLayer.direction(0, A, true), "no fault yet, top-down layout");
-        assertEquals(Direction.BOTTOM_UP, PmaLayer.direction(A, A, false), "the same address again: the default");
-        assertEquals(Direction.TOP_DOWN, PmaLayer.direction(A, A, true), "the same address again: the default");
-        assertEquals(Direction.TOP_DOWN, PmaLayer.direction(A, A - P, false), "below the last fault");
-        assertEquals(Direction.BOTTOM_UP, PmaLayer.direction(A, A + P, true), "above the last fault");
+        assertEquals(Direction.BOTTOM_UP, PmaFill.direction(0, A, false), "no fault yet, bottom-up layout");
+        assertEquals(Direction.TOP_DOWN, PmaFill.direction(0, A, true), "no fault yet, top-down layout");
+        assertEquals(Direction.BOTTOM_UP, PmaFill.direction(A, A, false), "the same address again: the default");
+        assertEquals(Direction.TOP_DOWN, PmaFill.direction(A, A, true), "the same address again: the default");
+        assertEquals(Direction.TOP_DOWN, PmaFill.direction(A, A - P, false), "below the last fault");
+        assertEquals(Direction.BOTTOM_UP, PmaFill.direction(A, A + P, true), "above the last fault");
     }
 
     @Test
