@@ -31,10 +31,15 @@ class RuntimeScriptTest {
         Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
                 "-Dmemmap.script=" + file, "-Dgosh.args=--nointeractive --noshutdown", "-jar", jar)
                 .directory(dir.toFile()).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the runtime exits after its script");
-        return new Ran(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        try {
+            p.getOutputStream().close();
+            byte[] out = p.getInputStream().readAllBytes();
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the runtime exits after its script");
+            return new Ran(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        } finally {
+            p.destroyForcibly();
+            deleteTree(dir); // its deploy/, data/ (the framework cache) and the script
+        }
     }
 
     @Test
@@ -115,6 +120,38 @@ class RuntimeScriptTest {
         assertTrue(section(b.out(), "smaps 1").contains("Locked:            98304 kB"), b.out());
         Files.deleteIfExists(img);
         Files.deleteIfExists(dir);
+    }
+
+    /** The README's way to quit the interactive shell exits with status 0 (not the launcher's 117, STOPPED). */
+    @Test
+    void stopZeroInTheShellExitsZero() throws Exception {
+        String jar = Framework.context().getProperty("memmap.runtime.jar");
+        Path dir = Files.createTempDirectory("memmap-runtime");
+        Files.createDirectories(dir.resolve("deploy"));
+        Files.createDirectories(dir.resolve("data"));
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-jar", jar)
+                .directory(dir.toFile()).redirectErrorStream(true).start();
+        try {
+            p.getOutputStream().write("stop 0\n".getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().flush(); // stdin stays open: the shell quits because of the command, not of EOF
+            byte[] out = p.getInputStream().readAllBytes();
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the runtime exits after stop 0");
+            assertEquals(0, p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        } finally {
+            p.destroyForcibly();
+            deleteTree(dir);
+        }
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (var paths = Files.walk(dir)) {
+                for (Path q : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(q);
+                }
+            }
+        }
     }
 
     @Test
