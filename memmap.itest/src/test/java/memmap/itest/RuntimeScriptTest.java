@@ -144,6 +144,38 @@ class RuntimeScriptTest {
         }
     }
 
+    /** {@code NAME --help} shows the usage; wrong arguments say so and show it too — in a script and in the interactive shell. */
+    @Test
+    void helpAndUsage() throws Exception {
+        Ran help = runtime("mmap --help", "checkpoint --help");
+        assertEquals(0, help.status(), help.out());
+        for (String want : new String[] {"mmap - map memory", "--private", "address space number", "checkpoint - save address spaces",
+                "--incremental"}) {
+            assertTrue(help.out().contains(want), "missing " + want + " in\n" + help.out());
+        }
+        Ran wrong = runtime("space", "mmap 1");
+        assertEquals(1, wrong.status(), wrong.out());
+        assertTrue(wrong.out().contains("script.gosh:2: wrong arguments for mmap"), wrong.out());
+        assertTrue(wrong.out().contains("bytes (decimal, 0x hex, or with K, M, G)"), "the usage follows:\n" + wrong.out());
+
+        String jar = Framework.context().getProperty("memmap.runtime.jar");
+        Path dir = Files.createTempDirectory("memmap-runtime");
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-jar", jar)
+                .directory(dir.toFile()).redirectErrorStream(true).start();
+        try {
+            p.getOutputStream().write("space\nmmap 1\nstop 0\n".getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().flush();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the runtime exits after stop 0");
+            assertTrue(out.contains("wrong arguments for mmap; usage:") && out.contains("address space number"), out);
+            assertEquals(0, p.exitValue(), out);
+        } finally {
+            p.destroyForcibly();
+            deleteTree(dir);
+        }
+    }
+
     static void deleteTree(Path dir) throws IOException {
         if (Files.exists(dir)) {
             try (var paths = Files.walk(dir)) {

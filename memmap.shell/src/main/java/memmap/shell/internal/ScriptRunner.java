@@ -50,6 +50,9 @@ public final class ScriptRunner {
         });
     }
 
+    /** {@code NAME --help} (or {@code -h}), alone on a line. */
+    private static final java.util.regex.Pattern HELP = java.util.regex.Pattern.compile("(\\S+)\\s+(?:--help|-h)");
+
     /** Runs {@code script} in a new session, printing to {@code out}; returns the exit status. */
     static int run(CommandProcessor processor, Path script, PrintStream out) {
         List<String> lines;
@@ -60,12 +63,17 @@ public final class ScriptRunner {
             return 2;
         }
         try (CommandSession session = processor.createSession(System.in, out, out)) {
+            session.put(CommandUsage.HANDLED, Boolean.TRUE);
             for (int i = 0; i < lines.size(); i++) {
                 String line = lines.get(i).strip();
                 if (line.isEmpty() || line.startsWith("#")) {
                     continue;
                 }
                 out.println("memmap> " + line);
+                java.util.regex.Matcher help = HELP.matcher(line);
+                if (help.matches()) {
+                    line = "help " + help.group(1); // NAME --help: its usage, as help NAME gives it
+                }
                 try {
                     Object result = session.execute(line);
                     if (result != null) {
@@ -78,6 +86,12 @@ public final class ScriptRunner {
                     Throwable t = e;
                     while (t instanceof java.lang.reflect.InvocationTargetException && t.getCause() != null) {
                         t = t.getCause(); // the command's own exception, not Gogo's reflective call around it
+                    }
+                    String wrong = CommandUsage.wrongArguments(t);
+                    if (wrong != null) {
+                        out.println("error: " + script + ":" + (i + 1) + ": wrong arguments for " + wrong + " (" + t.getMessage() + "); usage:");
+                        CommandUsage.usage(session, wrong, out);
+                        return 1;
                     }
                     out.println("error: " + script + ":" + (i + 1) + ": " + (t.getMessage() == null ? t.toString() : t.getMessage()));
                     return 1;
