@@ -144,6 +144,18 @@ class RuntimeScriptTest {
         }
     }
 
+    /** The README's example script, as it is in the repository: it runs, and its captured addresses are reused. */
+    @Test
+    void theDemoScriptRuns() throws Exception {
+        Path jar = Path.of(Framework.context().getProperty("memmap.runtime.jar"));
+        Path demo = jar.toAbsolutePath().getParent().getParent().getParent().resolve("examples/demo.gosh");
+        assertTrue(Files.isRegularFile(demo), demo + " exists");
+        Ran r = runtime(Files.readAllLines(demo).toArray(String[]::new));
+        assertEquals(0, r.status(), r.out());
+        assertTrue(r.out().contains("memmap> read --text 1 $a 13\nhello, memmap\n"), r.out());
+        assertTrue(r.out().contains("memmap> read --text 2 $b 7\nprivate\n"), "the fork reads the parent's private page:\n" + r.out());
+    }
+
     /** {@code NAME --help} shows the usage; wrong arguments say so and show it too — in a script and in the interactive shell. */
     @Test
     void helpAndUsage() throws Exception {
