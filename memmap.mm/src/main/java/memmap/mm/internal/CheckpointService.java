@@ -65,6 +65,8 @@ public final class CheckpointService implements Checkpoints {
             chain = c;
             chain.claim(mf);
         }
+        Events.Checkpoint event = new Events.Checkpoint();
+        event.begin();
         try {
             UUID id = UUID.randomUUID();
             Capture capture = new Capture(ctx, swap, mf, sysvOrNull(), chain);
@@ -96,6 +98,15 @@ public final class CheckpointService implements Checkpoints {
                 next.unclaim();
             }
             chain = null;
+            if (event.shouldCommit()) {
+                event.spaces = mms.size();
+                event.depth = depth;
+                event.pages = w.pages;
+                event.zeroPages = w.zeroPages;
+                event.bytes = w.bytes;
+                event.stoppedNanos = pause;
+                event.commit();
+            }
             return new CheckpointResult(id, depth, w.pages, w.zeroPages, capture.sharedPages, w.bytes, pause, next);
         } catch (MemmapException | RuntimeException e) {
             if (chain != null) {
@@ -151,9 +162,18 @@ public final class CheckpointService implements Checkpoints {
         for (int i = 0; i < chain.size(); i++) {
             Objects.requireNonNull(chain.get(i), "chain[" + i + "]");
         }
-        if (opts.lazy()) {
-            return LazyRestore.start(ctx, this, chain, opts);
-        }
+        Events.Restore event = new Events.Restore();
+        event.begin();
+        Restored restored = opts.lazy() ? LazyRestore.start(ctx, this, chain, opts) : restoreEagerly(ctx, chain, opts);
+        event.images = chain.size();
+        event.lazy = opts.lazy();
+        event.spaces = restored.spaces().size();
+        event.pendingBytes = restored.pendingBytes();
+        event.commit();
+        return restored;
+    }
+
+    private Restored restoreEagerly(Context ctx, List<Path> chain, RestoreOpts opts) throws MemmapException {
         FrameStore store = new FrameStore(backings.memoryFile(), true);
         try {
             ImageMeta meta = null;

@@ -98,6 +98,24 @@ final class Io {
     }
 
     /**
+     * The pma layer's getPmas for an access that found no cached translation (a page fault in
+     * the kernel's terms), as a {@code memmap.PageFault} JFR event. Requires what getPmasLocked
+     * requires.
+     */
+    private PmaLayer.Prepared prepare(Context ctx, Segment<Vma> vseg, AddrRange pages, AccessType at) {
+        Events.PageFault event = new Events.PageFault();
+        event.begin();
+        PmaLayer.Prepared r = mm.pmas.getPmasLocked(ctx, vseg, pages, at);
+        if (event.shouldCommit()) {
+            event.address = pages.start();
+            event.access = at.toString();
+            event.backing = vseg.value().mappable() == null ? "anonymous" : vseg.value().mappable().getClass().getSimpleName();
+            event.commit();
+        }
+        return r;
+    }
+
+    /**
      * A page fault at {@code addr} for {@code at}: the page gets a pma allowing it, or the
      * fault's signal. A file's page is then touched as the access would touch it (a one-byte
      * safe copy out of it): a file truncated behind memmap's back has pmas past its new end,
@@ -122,7 +140,7 @@ final class Io {
             if (!file) {
                 mm.pmas.lockToTranslate();
                 try {
-                    PmaLayer.Prepared r = mm.pmas.getPmasLocked(ctx, v, new AddrRange(page, page + Pages.PAGE_SIZE), at);
+                    PmaLayer.Prepared r = prepare(ctx, v, new AddrRange(page, page + Pages.PAGE_SIZE), at);
                     if (r.error() != null) {
                         throw new FaultException(addr, r.error());
                     }
@@ -179,7 +197,7 @@ final class Io {
                 mm.pmas.lockToTranslate();
                 try {
                     AddrRange pages = new AddrRange(Pages.roundDown(pos), Pages.roundUp(chunkEnd).value());
-                    PmaLayer.Prepared prepared = mm.pmas.getPmasLocked(ctx, vseg, pages, at);
+                    PmaLayer.Prepared prepared = prepare(ctx, vseg, pages, at);
                     if (force && at.write() && Long.compareUnsigned(prepared.end(), pages.start()) > 0) {
                         // A forced write gets no write permission, so no write fault logs it: log it here.
                         mm.pmas.dirty.logWrittenLocked(vseg.start(), vma, pages.start(), prepared.end());

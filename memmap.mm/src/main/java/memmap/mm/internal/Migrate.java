@@ -93,6 +93,14 @@ final class Migrate {
             }
             long now = System.nanoTime();
             chain.close();
+            Events.Migration event = new Events.Migration();
+            if (event.shouldCommit()) {
+                event.spaces = mms.size();
+                event.rounds = roundBytes.size() - 2;
+                event.bytes = sent;
+                event.downtimeNanos = now - stopAt;
+                event.commit();
+            }
             MigrationReport r = new MigrationReport(roundBytes.size() - 1, roundBytes, sent, now - stopAt, now - t0);
             CheckpointService.LOG.log(System.Logger.Level.INFO, () -> "memmap.mm: migrated " + mms.size() + " address spaces: " + r.rounds()
                     + " rounds, " + r.bytes() + " bytes, down " + r.downtimeNanos() / 1_000_000 + " ms, " + r.totalNanos() / 1_000_000 + " ms in all");

@@ -148,6 +148,18 @@ final class PmaFill {
      * be mapped — into new memory-file pages, which replace it. On failure nothing changes.
      */
     MemmapError breakCopyOnWriteLocked(Context ctx, Segment<Pma> p, Segment<Vma> vseg, AddrRange range) {
+        Events.CopyOnWrite event = new Events.CopyOnWrite();
+        event.begin();
+        MemmapError err = breakCopyOnWrite(ctx, p, vseg, range);
+        if (err == null && event.shouldCommit()) {
+            event.start = Pages.roundDown(range.start());
+            event.bytes = Pages.roundUp(range.end()).value() - event.start;
+            event.commit();
+        }
+        return err;
+    }
+
+    private MemmapError breakCopyOnWrite(Context ctx, Segment<Pma> p, Segment<Vma> vseg, AddrRange range) {
         Vma vma = vseg.value();
         p = pmas.set.isolate(p, Pages.roundDown(range.start()), Pages.roundUp(range.end()).value());
         Pma old = p.value();

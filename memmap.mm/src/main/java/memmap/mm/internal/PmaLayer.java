@@ -382,6 +382,21 @@ final class PmaLayer {
      * address space, and replayed when it is done (gVisor's captureInvalidations).
      */
     void invalidate(AddrRange ar, InvalidateOpts opts) {
+        Events.Invalidate event = new Events.Invalidate();
+        event.begin();
+        try {
+            invalidateEntry(ar, opts);
+        } finally {
+            if (event.shouldCommit()) {
+                event.start = ar.start();
+                event.length = ar.length();
+                event.invalidatePrivate = opts.invalidatePrivate();
+                event.commit();
+            }
+        }
+    }
+
+    private void invalidateEntry(AddrRange ar, InvalidateOpts opts) {
         lockForChange();
         try {
             if (captured != null) {

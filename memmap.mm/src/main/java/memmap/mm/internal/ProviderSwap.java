@@ -169,6 +169,8 @@ public final class ProviderSwap {
      */
     public Result migrate(Context ctx, BackingProvider target) {
         synchronized (migrationLock) {
+            Events.HotSwap event = new Events.HotSwap();
+            event.begin();
             long t0 = System.nanoTime();
             Result total = new Result(0, 0, 0);
             Set<String> from = new java.util.TreeSet<>();
@@ -186,6 +188,16 @@ public final class ProviderSwap {
                     total.twinNanos, total.precopyNanos, total.switchNanos, total.releaseNanos, System.nanoTime() - t0);
             if (total.backings + total.failed > 0) {
                 LOG.log(System.Logger.Level.INFO, describe(target.kind().id(), String.join(",", from), target.id(), total));
+                if (event.shouldCommit()) {
+                    event.kind = target.kind().id();
+                    event.from = String.join(",", from);
+                    event.to = target.id();
+                    event.backings = total.backings;
+                    event.vmas = total.vmas;
+                    event.bytes = total.bytes;
+                    event.maxPauseNanos = total.maxPauseNanos;
+                    event.commit();
+                }
             }
             return total;
         }
