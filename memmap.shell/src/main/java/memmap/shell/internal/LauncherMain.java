@@ -38,20 +38,22 @@ public final class LauncherMain implements Callable<Integer> {
     public LauncherMain(BundleContext context) {
         this.context = context;
         if (Boolean.parseBoolean(context.getProperty(PROPERTY))) {
-            context.addBundleListener(listener);
+            // On the system bundle's context: the listener outlives this bundle, so the launcher's
+            // main (this instance, once chosen) still ends when the framework stops after
+            // memmap.shell was stopped or updated on its own — and not before.
+            context.getBundle(0).getBundleContext().addBundleListener(listener);
             java.util.Hashtable<String, Object> props = new java.util.Hashtable<>();
             props.put("main.thread", "true");
             registration = context.registerService(Callable.class, this, props);
         }
     }
 
+    /** The service goes; the main does not end here (only the framework's stop ends it). */
     @Deactivate
     void deactivate() {
-        stopping.countDown(); // this bundle stops: the framework is stopping, or the bundle is; either way main is over
         if (registration != null) {
             try {
                 registration.unregister();
-                context.removeBundleListener(listener);
             } catch (IllegalStateException e) {
                 // already gone with the bundle
             }
