@@ -33,9 +33,8 @@ class RuntimeScriptTest {
                 .directory(dir.toFile()).redirectErrorStream(true).start();
         try {
             p.getOutputStream().close();
-            byte[] out = p.getInputStream().readAllBytes();
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the runtime exits after its script");
-            return new Ran(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+            String out = awaitExit(p, "the runtime exits after its script");
+            return new Ran(p.exitValue(), out);
         } finally {
             p.destroyForcibly();
             deleteTree(dir); // its deploy/, data/ (the framework cache) and the script
@@ -74,6 +73,33 @@ class RuntimeScriptTest {
                 "unpinned 1", ": ok"}) {
             assertTrue(r.out().contains(expected), "missing " + expected + " in\n" + r.out());
         }
+    }
+
+    /**
+     * Waits (bounded) for {@code p} to exit, reading its output meanwhile on another thread (a
+     * full pipe would stall it); its output. A process that does not exit within two minutes is
+     * killed and the test fails with what it printed, rather than hanging the build.
+     */
+    static String awaitExit(Process p, String what) throws InterruptedException {
+        java.util.concurrent.CompletableFuture<byte[]> out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return p.getInputStream().readAllBytes();
+            } catch (IOException e) {
+                return ("(output unreadable: " + e + ")").getBytes(StandardCharsets.UTF_8);
+            }
+        });
+        boolean exited = p.waitFor(120, TimeUnit.SECONDS);
+        if (!exited) {
+            p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        }
+        String text;
+        try {
+            text = new String(out.get(30, TimeUnit.SECONDS), StandardCharsets.UTF_8);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            text = "(output not read: " + e + ")";
+        }
+        assertTrue(exited, what + "; it printed:\n" + text);
+        return text;
     }
 
     /** What {@code command} printed in a script's output (up to the next command's echo). */
@@ -135,9 +161,8 @@ class RuntimeScriptTest {
         try {
             p.getOutputStream().write("stop 0\n".getBytes(StandardCharsets.UTF_8));
             p.getOutputStream().flush(); // stdin stays open: the shell quits because of the command, not of EOF
-            byte[] out = p.getInputStream().readAllBytes();
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the runtime exits after stop 0");
-            assertEquals(0, p.exitValue(), new String(out, StandardCharsets.UTF_8));
+            String out = awaitExit(p, "the runtime exits after stop 0");
+            assertEquals(0, p.exitValue(), out);
         } finally {
             p.destroyForcibly();
             deleteTree(dir);
@@ -178,8 +203,7 @@ class RuntimeScriptTest {
         try {
             p.getOutputStream().write("space\nmmap 1\nstop 0\n".getBytes(StandardCharsets.UTF_8));
             p.getOutputStream().flush();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the runtime exits after stop 0");
+            String out = awaitExit(p, "the runtime exits after stop 0");
             assertTrue(out.contains("wrong arguments for mmap; usage:") && out.contains("address space number"), out);
             assertEquals(0, p.exitValue(), out);
         } finally {

@@ -130,11 +130,25 @@ class MigrationTest {
                 report = a.checkpoints.migrate(CTX, List.of(mm, child), out, new MigrateOpts(6, 64 * P, memmap.api.checkpoint.Progress.NONE));
             }
             writer.join();
-            StringBuilder rest = new StringBuilder();
-            for (String l = lines.readLine(); l != null; l = lines.readLine()) {
-                rest.append(l).append('\n');
+            // The rest of the peer's output, read on another thread: a peer that does not exit fails
+            // the test (killed after a minute) instead of hanging the build.
+            CompletableFuture<String> restOut = CompletableFuture.supplyAsync(() -> {
+                StringBuilder b = new StringBuilder();
+                try {
+                    for (String l = lines.readLine(); l != null; l = lines.readLine()) {
+                        b.append(l).append('\n');
+                    }
+                } catch (java.io.IOException e) {
+                    b.append("(output unreadable: ").append(e).append(")\n");
+                }
+                return b.toString();
+            });
+            boolean exited = peer.waitFor(60, java.util.concurrent.TimeUnit.SECONDS);
+            if (!exited) {
+                peer.destroyForcibly().waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
             }
-            assertTrue(peer.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the peer exits");
+            StringBuilder rest = new StringBuilder(restOut.get(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(exited, "the peer exits; it printed:\n" + rest);
             assertEquals(0, peer.exitValue(), rest.toString());
             java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
             for (int p = 0; p < PAGES; p++) {

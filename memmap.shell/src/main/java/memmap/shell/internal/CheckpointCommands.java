@@ -80,14 +80,25 @@ public final class CheckpointCommands {
             throw new IllegalArgumentException("--incremental: " + (chain == null ? "no checkpoint was taken here to follow"
                     : "the last checkpoint saved other spaces (" + numbers(chainSpaces) + ")") + "; take a full one first");
         }
+        for (int i = 0; i < list.size(); i++) {
+            if (list.indexOf(list.get(i)) != i) {
+                throw new IllegalArgumentException("spaces = " + String.join(" ", spaces) + ": space " + spaces[i] + " is named twice");
+            }
+        }
         CheckpointResult r;
+        boolean created = false;
         try (FileChannel out = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            created = true;
             r = checkpoints.checkpoint(CTX, list, out, incremental ? CheckpointOpts.after(chain).withProgress(progress("checkpoint " + file))
                     : CheckpointOpts.startChain().withProgress(progress("checkpoint " + file)));
         } catch (FileAlreadyExistsException e) {
             throw new IllegalArgumentException("file = " + file + " exists: a checkpoint writes a new file");
         } catch (IOException e) {
+            deleteQuietly(path, created);
             throw new IllegalArgumentException("file = " + file + " cannot be written: " + e.getMessage());
+        } catch (MemmapException | RuntimeException e) {
+            deleteQuietly(path, created); // no half-written image is left to be restored later
+            throw e;
         } finally {
             if (incremental) {
                 chain = null; // a failed image ends the chain; a good one returns the next
@@ -125,6 +136,16 @@ public final class CheckpointCommands {
             sb.append(", ").append(r.pendingBytes()).append(" bytes loading in the background");
         }
         return sb.toString();
+    }
+
+    private static void deleteQuietly(Path p, boolean created) {
+        if (created) {
+            try {
+                java.nio.file.Files.deleteIfExists(p);
+            } catch (IOException e) {
+                // the error being reported says more than this one would
+            }
+        }
     }
 
     private static Path path(String name, String value) {

@@ -245,6 +245,7 @@ class ShellInputTest {
         for (String[] bad : new String[][] {
                 {"checkpoint " + full, "file = " + full + " exists"},
                 {"checkpoint " + dir.resolve("x.img") + " 9", "9"},
+                {"checkpoint " + dir.resolve("x.img") + " 1 1", "space 1 is named twice"},
                 {"checkpoint --incremental " + dir.resolve("y.img") + " 1", "the last checkpoint saved other spaces"},
                 {"restore", "no image file"},
                 {"restore " + inc, "incremental image"},
