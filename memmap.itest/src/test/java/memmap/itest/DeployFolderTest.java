@@ -43,18 +43,23 @@ class DeployFolderTest {
     static final Context CTX = Context.background();
     static final String ANON = "(memmap.backing.kind=anonymous)";
 
-    /** Records the lines the anonymous provider logs (its System.Logger is the JUL logger of its PID). */
-    static final class Lines extends java.util.logging.Handler implements AutoCloseable {
+    /**
+     * Records the messages of the Log Service entries whose logger is {@code name} or under it
+     * ({@code memmap.mm} takes {@code memmap.mm.swap} too), from the moment it is made.
+     */
+    static final class Lines implements org.osgi.service.log.LogListener, AutoCloseable {
         final java.util.List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
-        final java.util.logging.Logger logger;
+        private final String name;
+        private final org.osgi.service.log.LogReaderService reader;
 
         Lines() {
             this("memmap.anon.provider");
         }
 
         Lines(String name) {
-            logger = java.util.logging.Logger.getLogger(name);
-            logger.addHandler(this);
+            this.name = name;
+            reader = Framework.await(org.osgi.service.log.LogReaderService.class, null);
+            reader.addLogListener(this);
         }
 
         boolean any(String part) {
@@ -67,17 +72,16 @@ class DeployFolderTest {
         }
 
         @Override
-        public void publish(java.util.logging.LogRecord r) {
-            lines.add(r.getMessage());
-        }
-
-        @Override
-        public void flush() {
+        public void logged(org.osgi.service.log.LogEntry e) {
+            String n = e.getLoggerName();
+            if (n != null && (n.equals(name) || n.startsWith(name + "."))) {
+                lines.add(e.getMessage());
+            }
         }
 
         @Override
         public void close() {
-            logger.removeHandler(this);
+            reader.removeLogListener(this);
         }
 
         boolean saw(String part) {

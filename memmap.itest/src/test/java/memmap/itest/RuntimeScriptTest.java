@@ -18,7 +18,13 @@ import org.junit.jupiter.api.Test;
 class RuntimeScriptTest {
     record Ran(int status, String out) {}
 
+    /** The script run in a new runtime process, the console log off (its lines come asynchronously). */
     static Ran runtime(String... script) throws IOException, InterruptedException {
+        return runtime(List.of("-Dmemmap.log.console.level=OFF"), script);
+    }
+
+    /** The script run in a new runtime process started with {@code jvmArgs}. */
+    static Ran runtime(List<String> jvmArgs, String... script) throws IOException, InterruptedException {
         String jar = Framework.context().getProperty("memmap.runtime.jar");
         assertNotNull(jar, "memmap.runtime.jar is set in test.bndrun");
         assertTrue(Files.isRegularFile(Path.of(jar)), jar + " is built before the tests (the itest module depends on it)");
@@ -28,9 +34,10 @@ class RuntimeScriptTest {
         Path file = dir.resolve("script.gosh");
         Files.write(file, List.of(script));
         String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-Dmemmap.script=" + file, "-Dgosh.args=--nointeractive --noshutdown", "-jar", jar)
-                .directory(dir.toFile()).redirectErrorStream(true).start();
+        List<String> cmd = new java.util.ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
+        cmd.addAll(jvmArgs);
+        cmd.addAll(List.of("-Dmemmap.script=" + file, "-Dgosh.args=--nointeractive --noshutdown", "-jar", jar));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
         try {
             p.getOutputStream().close();
             String out = awaitExit(p, "the runtime exits after its script");
@@ -156,7 +163,8 @@ class RuntimeScriptTest {
         Files.createDirectories(dir.resolve("deploy"));
         Files.createDirectories(dir.resolve("data"));
         String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-jar", jar)
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                "-Dmemmap.log.console.level=OFF", "-jar", jar)
                 .directory(dir.toFile()).redirectErrorStream(true).start();
         try {
             p.getOutputStream().write("stop 0\n".getBytes(StandardCharsets.UTF_8));
@@ -181,6 +189,26 @@ class RuntimeScriptTest {
         assertTrue(r.out().contains("memmap> read --text 2 $b 7\nprivate\n"), "the fork reads the parent's private page:\n" + r.out());
     }
 
+    /**
+     * The console shows the Log Service's entries at INFO by default (the components' settings,
+     * providers bound), not framework events; {@code memmap.log.console.level}
+     * chooses the level.
+     */
+    @Test
+    void theConsoleShowsTheLogAtItsLevel() throws Exception {
+        Ran info = runtime(List.of(), "space", "mmap 1 8K");
+        assertEquals(0, info.status(), info.out());
+        for (String want : new String[] {"INFO  memmap.anon.provider [memmap.anon] memmap.anon/", " activated: fillAhead=65536 populate=true",
+                "INFO  memmap.mm.providers [memmap.mm] provider bound: memmap.anon/", "INFO  memmap.anon.memoryfile [memmap.anon] memory file memmap activated"}) {
+            assertTrue(info.out().contains(want), "missing " + want + " in\n" + info.out());
+        }
+        assertFalse(info.out().contains(" Events."), "framework events stay off the console:\n" + info.out());
+        Ran errors = runtime(List.of("-Dmemmap.log.console.level=ERROR"), "space", "mmap 1 8K");
+        assertEquals(0, errors.status(), errors.out());
+        assertFalse(errors.out().contains("INFO "), "ERROR shows no INFO entry:\n" + errors.out());
+        assertTrue(errors.out().contains("0x7ffff7ffd000"), errors.out());
+    }
+
     /** {@code NAME --help} shows the usage; wrong arguments say so and show it too — in a script and in the interactive shell. */
     @Test
     void helpAndUsage() throws Exception {
@@ -198,7 +226,8 @@ class RuntimeScriptTest {
         String jar = Framework.context().getProperty("memmap.runtime.jar");
         Path dir = Files.createTempDirectory("memmap-runtime");
         String java = ProcessHandle.current().info().command().orElseThrow();
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-jar", jar)
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+                "-Dmemmap.log.console.level=OFF", "-jar", jar)
                 .directory(dir.toFile()).redirectErrorStream(true).start();
         try {
             p.getOutputStream().write("space\nmmap 1\nstop 0\n".getBytes(StandardCharsets.UTF_8));

@@ -151,6 +151,13 @@ public final class Settings {
         return all;
     }
 
+    /** Logs every rejection as one ERROR entry on {@code log}; returns them. */
+    public List<String> report(Log log) {
+        List<String> r = rejected();
+        r.forEach(log::error);
+        return r;
+    }
+
     /** Logs every rejection as one ERROR line on {@code log}; returns them. */
     public List<String> report(System.Logger log) {
         List<String> r = rejected();

@@ -11,6 +11,9 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -59,7 +62,9 @@ public final class AnonymousProvider implements BackingProvider {
     private volatile Serving settings;
     /** Instances made in this class loader, for {@link #id()}. */
     private static final AtomicLong INSTANCES = new AtomicLong();
-    private static final System.Logger LOG = System.getLogger(PID);
+    private static final memmap.posix.Log LOG = Logging.PROVIDER;
+    /** What the configuration given to the constructor had rejected, logged once activated. */
+    private List<String> rejectedAtStart = List.of();
     private static final Config DEFAULTS = memmap.posix.Settings.defaults(Config.class);
 
     private final String id;
@@ -80,7 +85,29 @@ public final class AnonymousProvider implements BackingProvider {
     @Activate
     public AnonymousProvider(@Reference MemoryFile memoryFile, Map<String, Object> properties) {
         this(memoryFile, DEFAULTS, properties);
-        apply(properties);
+        rejectedAtStart = apply(properties);
+    }
+
+    /** Activated (the log service, if any, is bound by now): the settings and any rejections logged. */
+    @Activate
+    void activated() {
+        report("activated", rejectedAtStart);
+        rejectedAtStart = List.of();
+    }
+
+    /** The log service, bound to every log of this bundle ({@link Logging}). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindLoggerFactory(org.osgi.service.log.LoggerFactory f) {
+        Logging.LOGS.use(this, f);
+    }
+
+    void unbindLoggerFactory(org.osgi.service.log.LoggerFactory f) {
+        Logging.LOGS.unuse(this, f);
+    }
+
+    private void report(String what, List<String> rejected) {
+        Serving s = settings;
+        LOG.configured(id, what, rejected, () -> "fillAhead=" + s.fillAhead() + " populate=" + s.populate());
     }
 
     /**
@@ -111,10 +138,10 @@ public final class AnonymousProvider implements BackingProvider {
      */
     @Modified
     void modified(Map<String, Object> properties) {
-        apply(properties);
+        report("reconfigured", apply(properties));
     }
 
-    /** {@link #modified}'s work; returns the rejections, one line each. */
+    /** {@link #modified}'s work; returns the rejections, one line each (not yet logged). */
     List<String> apply(Map<String, Object> properties) {
         Serving now = settings;
         memmap.posix.Settings in = new memmap.posix.Settings(PID, properties, BackingProvider.KIND);
@@ -123,7 +150,7 @@ public final class AnonymousProvider implements BackingProvider {
                 AnonymousProvider::goodFillAhead);
         boolean populate = in.booleanValue("populate", d.populate(), now.populate());
         settings = new Serving(fill, populate);
-        return in.report(LOG);
+        return in.rejected();
     }
 
     /** The settings serving now. */

@@ -169,6 +169,28 @@ public final class MemfdMemoryFile implements MemoryFile {
 
     private MemfdMemoryFile(MemoryFileSettings.Checked c) throws MemmapException {
         this("memmap", c.chunkSize(), c.memoryLimit(), c.retainedLimit(), c.hugePages());
+        rejectedAtStart = c.rejected();
+    }
+
+    /** What the configuration had rejected, logged once activated (with the log service bound). */
+    private java.util.List<String> rejectedAtStart = java.util.List.of();
+
+    @Activate
+    void activated() {
+        Logging.MEMORY_FILE.configured("memory file " + name, "activated", rejectedAtStart, () -> "chunkSize=" + chunkSize
+                + " memoryLimit=" + memoryLimit + " retainedLimit=" + retainedLimit + " hugePages=" + hugePagesAdvised);
+    }
+
+    /** The log service, bound to every log of this bundle ({@link Logging}). */
+    @org.osgi.service.component.annotations.Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC,
+            policyOption = org.osgi.service.component.annotations.ReferencePolicyOption.GREEDY)
+    void bindLoggerFactory(org.osgi.service.log.LoggerFactory f) {
+        Logging.LOGS.use(this, f);
+    }
+
+    void unbindLoggerFactory(org.osgi.service.log.LoggerFactory f) {
+        Logging.LOGS.unuse(this, f);
     }
 
     /** memfd_create, or an unlinked file under /dev/shm where memfd is unavailable. */

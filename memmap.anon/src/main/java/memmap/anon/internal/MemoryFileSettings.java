@@ -6,14 +6,14 @@ import memmap.api.Pages;
 
 /**
  * The memory file's configuration as DS hands it over, checked property by property
- * ({@link memmap.posix.Settings}): a bad value is one logged line naming the PID, the property
+ * ({@link memmap.posix.Settings}): a bad value is one line (logged once the memory file is activated) naming the PID, the property
  * and the value, and the default serves in its place.
  */
 final class MemoryFileSettings {
     private MemoryFileSettings() {}
 
     /** The memory file's settings. */
-    record Checked(long chunkSize, long memoryLimit, long retainedLimit, boolean hugePages) {}
+    record Checked(long chunkSize, long memoryLimit, long retainedLimit, boolean hugePages, java.util.List<String> rejected) {}
 
     /** The settings {@code properties} ask for, bad values replaced by defaults. */
     static Checked checked(Map<String, Object> properties) {
@@ -24,7 +24,6 @@ final class MemoryFileSettings {
         long limit = in.longValue("memoryLimit", d.memoryLimit(), d.memoryLimit(), "must be positive", v -> v > 0);
         long retained = in.longValue("retainedLimit", d.retainedLimit(), d.retainedLimit(), "must not be negative", v -> v >= 0);
         boolean huge = in.booleanValue("hugePages", d.hugePages(), d.hugePages());
-        in.report(System.getLogger(MemfdMemoryFile.PID));
-        return new Checked(chunk, limit, retained, huge);
+        return new Checked(chunk, limit, retained, huge, in.rejected());
     }
 }

@@ -35,7 +35,8 @@ import org.osgi.service.component.annotations.Component;
  */
 @Component(service = ArtifactInstaller.class, immediate = true)
 public final class BuiltInBundles implements ArtifactInstaller {
-    private static final System.Logger LOG = System.getLogger("memmap.deploy");
+    private static final memmap.posix.Logs LOGS = new memmap.posix.Logs();
+    private static final memmap.posix.Log LOG = LOGS.get("memmap.deploy");
 
     /** A bundle's identity as its manifest gives it. */
     record Identity(String symbolicName, Version version) {
@@ -53,6 +54,18 @@ public final class BuiltInBundles implements ArtifactInstaller {
         this.context = context;
     }
 
+    /** The log service, bound to this bundle's log. */
+    @org.osgi.service.component.annotations.Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC,
+            policyOption = org.osgi.service.component.annotations.ReferencePolicyOption.GREEDY)
+    void bindLoggerFactory(org.osgi.service.log.LoggerFactory f) {
+        LOGS.use(this, f);
+    }
+
+    void unbindLoggerFactory(org.osgi.service.log.LoggerFactory f) {
+        LOGS.unuse(this, f);
+    }
+
     /** A jar whose bundle is built in: same symbolic name and version, not installed from this file. */
     @Override
     public boolean canHandle(File artifact) {
@@ -67,7 +80,7 @@ public final class BuiltInBundles implements ArtifactInstaller {
     public void install(File artifact) {
         Identity id = identity(artifact);
         claimed.put(artifact, id);
-        LOG.log(System.Logger.Level.INFO, "memmap.deploy: " + artifact.getName() + " is " + id
+        LOG.info("memmap.deploy: " + artifact.getName() + " is " + id
                 + ", which is built into the runtime: left as it is (drop a newer version to replace it)");
     }
 
@@ -78,18 +91,18 @@ public final class BuiltInBundles implements ArtifactInstaller {
         if (now != null && !now.equals(was) && builtIn(now, artifact) == null) {
             // Not a built-in duplicate any more: let File Install have it from its next scan.
             claimed.remove(artifact);
-            LOG.log(System.Logger.Level.INFO, "memmap.deploy: " + artifact.getName() + " is now " + now
+            LOG.info("memmap.deploy: " + artifact.getName() + " is now " + now
                     + ": remove it and drop it again to install it");
             return;
         }
-        LOG.log(System.Logger.Level.INFO, "memmap.deploy: " + artifact.getName() + " changed; it is still " + now
+        LOG.info("memmap.deploy: " + artifact.getName() + " changed; it is still " + now
                 + ", built into the runtime: left as it is");
     }
 
     @Override
     public void uninstall(File artifact) {
         Identity id = claimed.remove(artifact);
-        LOG.log(System.Logger.Level.INFO, "memmap.deploy: " + artifact.getName() + " removed; the built-in "
+        LOG.info("memmap.deploy: " + artifact.getName() + " removed; the built-in "
                 + (id == null ? "bundle" : id.toString()) + " stays");
     }
 

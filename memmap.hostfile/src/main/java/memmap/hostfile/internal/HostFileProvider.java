@@ -17,6 +17,10 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -100,7 +104,10 @@ public final class HostFileProvider implements BackingProvider {
     private final boolean walkOnly;
     /** Instances made in this class loader, for {@link #id()}. */
     private static final AtomicLong INSTANCES = new AtomicLong();
-    private static final System.Logger LOG = System.getLogger(PID);
+    static final memmap.posix.Logs LOGS = new memmap.posix.Logs();
+    private static final memmap.posix.Log LOG = LOGS.get(PID);
+    /** What the configuration given to the constructor had rejected, logged once activated. */
+    private List<String> rejectedAtStart = List.of();
 
     private final String id;
     private final FdMappableCache files = new FdMappableCache();
@@ -117,6 +124,7 @@ public final class HostFileProvider implements BackingProvider {
         this.walkOnly = false;
         this.id = id(properties);
         List<String> rejected = apply(properties);
+        rejectedAtStart = rejected;
         // A root asked for and rejected leaves no root at activation: refuse, never confine nothing.
         rejected.stream().filter(line -> line.startsWith(PID + ": rootDirectory = ")).findFirst()
                 .ifPresent(line -> root = new Root(null, -1, line.substring(PID.length() + 2)));
@@ -155,10 +163,35 @@ public final class HostFileProvider implements BackingProvider {
      */
     @Modified
     void modified(Map<String, Object> properties) {
-        apply(properties);
+        report("reconfigured", apply(properties));
     }
 
-    /** {@link #modified}'s work; returns the rejections, one line each. */
+    /** Activated (the log service, if any, is bound by now): the settings and any rejections logged. */
+    @Activate
+    void activated() {
+        report("activated", rejectedAtStart);
+        rejectedAtStart = List.of();
+    }
+
+    private void report(String what, List<String> rejected) {
+        Root r = root;
+        List<String> globs = noMmapGlobs;
+        LOG.configured(id, what, rejected, () -> "rootDirectory=" + (r.path() == null ? "(none: every open refused)" : r.path())
+                + " noMmap=" + globs);
+    }
+
+    /** The log service, bound to every log of this bundle ({@link #LOGS}). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindLoggerFactory(org.osgi.service.log.LoggerFactory f) {
+        LOGS.use(this, f);
+    }
+
+    void unbindLoggerFactory(org.osgi.service.log.LoggerFactory f) {
+        LOGS.unuse(this, f);
+    }
+
+
+    /** {@link #modified}'s work; returns the rejections, one line each (not yet logged). */
     List<String> apply(Map<String, ?> properties) {
         memmap.posix.Settings in = new memmap.posix.Settings(PID, properties, BackingProvider.KIND);
         Root old = root;
@@ -199,7 +232,7 @@ public final class HostFileProvider implements BackingProvider {
                 rootLock.writeLock().unlock();
             }
         }
-        return in.report(LOG);
+        return in.rejected();
     }
 
     @Deactivate

@@ -46,7 +46,7 @@ import memmap.api.provider.SysVSharedMemory;
 public final class AddressSpacesComponent implements AddressSpaces, memmap.api.checkpoint.Checkpoints {
     /** The Config Admin PID of the address spaces' settings. */
     public static final String PID = "memmap.mm";
-    private static final System.Logger LOG = System.getLogger(PID);
+    private static final memmap.posix.Log LOG = Logging.CONFIG;
 
     /** The settings. */
     @ObjectClassDefinition(name = "memmap address spaces", description = "How address spaces find their backings.")
@@ -68,23 +68,52 @@ public final class AddressSpacesComponent implements AddressSpaces, memmap.api.c
             policyOption = ReferencePolicyOption.GREEDY)
     volatile ServiceComponentRuntime scr;
 
-    /** The DS constructor: the configuration checked (a bad value is one logged line; the default serves). */
+    /** The DS constructor: the configuration checked (a bad value is one logged line once activated; the default serves). */
     @Activate
     public AddressSpacesComponent(Map<String, Object> properties) {
-        modified(properties);
+        rejectedAtStart = apply(properties);
+    }
+
+    /** What the configuration given to the constructor had rejected, logged once activated. */
+    private List<String> rejectedAtStart;
+
+    /** Activated (the log service, if any, is bound by now): the settings and any rejections logged. */
+    @Activate
+    void activated() {
+        LOG.configured("address spaces", "activated", rejectedAtStart, () -> "providerWaitMillis=" + providerWaitMillis);
+        rejectedAtStart = List.of();
     }
 
     /** Settings apply live. */
     @Modified
     void modified(Map<String, Object> properties) {
+        LOG.configured("address spaces", "reconfigured", apply(properties), () -> "providerWaitMillis=" + providerWaitMillis);
+    }
+
+    private List<String> apply(Map<String, Object> properties) {
         memmap.posix.Settings in = new memmap.posix.Settings(PID, properties);
         providerWaitMillis = in.longValue("providerWaitMillis", 5000, providerWaitMillis, "must be 0 or more milliseconds", v -> v >= 0);
-        in.report(LOG);
+        return in.rejected();
+    }
+
+    /** The log service, bound to every log of this bundle ({@link Logging}). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindLoggerFactory(org.osgi.service.log.LoggerFactory f) {
+        Logging.LOGS.use(this, f);
+    }
+
+    void unbindLoggerFactory(org.osgi.service.log.LoggerFactory f) {
+        Logging.LOGS.unuse(this, f);
     }
     private final ProviderSwap swap = new ProviderSwap();
     private final ServingOrder<BackingProvider> providers = new ServingOrder<>();
     private final ServingOrder<MemoryFile> memoryFiles = new ServingOrder<>();
     private final ServingOrder<SysVSharedMemory> sysvs = new ServingOrder<>();
+    /** Logs each arrival and departure and which service serves each kind after it. */
+    private final ServedLog served = new ServedLog(kind -> {
+        BackingProvider p = Backings.servingOf(providers.all(), kind);
+        return p == null ? null : p.id();
+    }, () -> memoryFiles.serving(), () -> sysvs.serving());
     /** What the address spaces made here use: the serving services, read at each use. */
     private final Backings backings = Backings.swapping(swap, memoryFiles::serving, providers::all, sysvs::serving, () -> {
         List<BufferedIOFallbackStrategy> ss = this.strategies; // DS sets it; ascending ranking
@@ -102,6 +131,7 @@ public final class AddressSpacesComponent implements AddressSpaces, memmap.api.c
             policyOption = ReferencePolicyOption.GREEDY)
     void bindProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
         providers.put(ref, p);
+        served.changed("provider bound", p.kind(), p.id(), ref);
         providerEvent();
         migrateTo(p.kind());
     }
@@ -109,6 +139,7 @@ public final class AddressSpacesComponent implements AddressSpaces, memmap.api.c
     /** A provider's ranking changed: the one serving its kind now takes the live mappings. */
     void updatedProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
         providers.put(ref, p);
+        served.changed("provider updated", p.kind(), p.id(), ref);
         migrateTo(p.kind());
     }
 
@@ -118,6 +149,7 @@ public final class AddressSpacesComponent implements AddressSpaces, memmap.api.c
      */
     void unbindProvider(ServiceReference<BackingProvider> ref, BackingProvider p) {
         providers.remove(p);
+        served.changed("provider unbound", p.kind(), p.id(), ref);
         lastGone.put(p.kind(), System.nanoTime());
         providerEvent();
         migrateTo(p.kind());
@@ -207,12 +239,14 @@ public final class AddressSpacesComponent implements AddressSpaces, memmap.api.c
             policyOption = ReferencePolicyOption.GREEDY)
     void bindMemoryFile(ServiceReference<MemoryFile> ref, MemoryFile mf) {
         memoryFiles.put(ref, mf);
+        served.memoryFile("memory file bound", mf, ref);
         movePrivatePages();
     }
 
     /** A memory file left: private pages move to the one serving now, if any, else stay. */
     void unbindMemoryFile(ServiceReference<MemoryFile> ref, MemoryFile mf) {
         memoryFiles.remove(mf);
+        served.memoryFile("memory file unbound", mf, ref);
         movePrivatePages();
     }
 
@@ -228,12 +262,14 @@ public final class AddressSpacesComponent implements AddressSpaces, memmap.api.c
             policyOption = ReferencePolicyOption.GREEDY)
     void bindSysv(ServiceReference<SysVSharedMemory> ref, SysVSharedMemory r) {
         sysvs.put(ref, r);
+        served.sysv("System V registry bound", r, ref);
         handOverSegments();
     }
 
     /** A System V registry left: its attached segments go to the one serving now, if any, else stay. */
     void unbindSysv(ServiceReference<SysVSharedMemory> ref, SysVSharedMemory r) {
         sysvs.remove(r);
+        served.sysv("System V registry unbound", r, ref);
         handOverSegments();
     }
 

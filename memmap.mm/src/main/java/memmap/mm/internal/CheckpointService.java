@@ -34,7 +34,6 @@ import memmap.api.provider.SysVSharedMemory;
  * and {@link Rebuild}, migrations by {@link Migrate}.
  */
 public final class CheckpointService implements Checkpoints {
-    static final System.Logger LOG = System.getLogger("memmap.mm");
     private final Backings backings;
     private final ProviderSwap swap;
     /** Test seam: while true, lazy restores' loaders load only the records an access waits for. */
@@ -91,7 +90,7 @@ public final class CheckpointService implements Checkpoints {
                 }
             }
             long pause = System.nanoTime() - t0;
-            LOG.log(System.Logger.Level.INFO, () -> "memmap.mm: checkpoint " + id + " (depth " + depth + "): " + mms.size()
+            Logging.CHECKPOINT.info(() -> "memmap.mm: checkpoint " + id + " (depth " + depth + "): " + mms.size()
                     + " address spaces, " + w.pages + " pages saved, " + w.zeroPages + " zero pages, " + capture.sharedPages
                     + " shared, " + w.bytes + " bytes, stopped " + pause / 1_000_000 + " ms");
             if (next != null) {

@@ -424,7 +424,7 @@ final class LazyRestore implements Restored {
         closeAll(files);
         opts.progress().update(total - pending.get(), total, System.nanoTime() - started);
         if (failure != null && !cancelled) {
-            CheckpointService.LOG.log(System.Logger.Level.ERROR, "memmap.mm: lazy restore of " + name() + ": " + failure.getMessage());
+            Logging.CHECKPOINT.error("memmap.mm: lazy restore of " + name() + ": " + failure.getMessage());
         }
         finished.countDown();
     }

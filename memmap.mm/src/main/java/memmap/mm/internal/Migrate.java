@@ -102,7 +102,7 @@ final class Migrate {
                 event.commit();
             }
             MigrationReport r = new MigrationReport(roundBytes.size() - 1, roundBytes, sent, now - stopAt, now - t0);
-            CheckpointService.LOG.log(System.Logger.Level.INFO, () -> "memmap.mm: migrated " + mms.size() + " address spaces: " + r.rounds()
+            Logging.CHECKPOINT.info(() -> "memmap.mm: migrated " + mms.size() + " address spaces: " + r.rounds()
                     + " rounds, " + r.bytes() + " bytes, down " + r.downtimeNanos() / 1_000_000 + " ms, " + r.totalNanos() / 1_000_000 + " ms in all");
             return r;
         } finally {

@@ -42,7 +42,6 @@ import memmap.posix.Posix;
  * {@code mappingMu} (read) then {@code activeMu}; closing takes {@code activeMu}.
  */
 final class Pins {
-    private static final System.Logger LOG = System.getLogger("memmap.mm");
 
     private final MemoryManager mm;
     /** The open views. Guarded by activeMu. */
@@ -174,7 +173,7 @@ final class Pins {
             try {
                 Posix.munmap(s, len);
             } catch (MemmapException e) {
-                LOG.log(System.Logger.Level.WARNING, "memmap.mm: unmapping a closed pinned view failed: " + e.getMessage());
+                Logging.PINS.warn("memmap.mm: unmapping a closed pinned view failed: " + e.getMessage());
             }
         });
         if (!access.write()) {
@@ -309,7 +308,7 @@ final class Pins {
                 try {
                     l.accept(r);
                 } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.WARNING, "memmap.mm: a pinned view's stale listener threw (ignored): " + e, e);
+                    Logging.PINS.warn("memmap.mm: a pinned view's stale listener threw (ignored): " + e, e);
                 }
             }
         }

@@ -243,7 +243,7 @@ final class PreCopy implements WriteLog {
             n = OwnedPages.copyAll(ctx, m.from, m.to, rs);
         } catch (MemmapException | RuntimeException e) {
             m.failed = true;
-            ProviderSwap.LOG.log(System.Logger.Level.WARNING, "memmap.mm: copying " + m.from + " failed (it stays where it is, working): " + e);
+            Logging.SWAP.warn("memmap.mm: copying " + m.from + " failed (it stays where it is, working): " + e);
         }
         return n;
     }

@@ -77,7 +77,6 @@ public final class ProviderSwap {
         }
     }
 
-    static final System.Logger LOG = System.getLogger("memmap.mm");
     /** Called by pre-copies between their phases, in the migrating thread; for tests only. */
     volatile java.util.function.Consumer<PreCopy.Phase> phaseHook;
     /** Pre-copies running: every address space, new ones too, logs writes into them. Guarded by {@link #spaces}. */
@@ -187,7 +186,7 @@ public final class ProviderSwap {
             total = new Result(total.backings, total.vmas, total.failed, total.bytes, total.rounds, total.maxPauseNanos, total.stops,
                     total.twinNanos, total.precopyNanos, total.switchNanos, total.releaseNanos, System.nanoTime() - t0);
             if (total.backings + total.failed > 0) {
-                LOG.log(System.Logger.Level.INFO, describe(target.kind().id(), String.join(",", from), target.id(), total));
+                Logging.SWAP.info(describe(target.kind().id(), String.join(",", from), target.id(), total));
                 if (event.shouldCommit()) {
                     event.kind = target.kind().id();
                     event.from = String.join(",", from);
@@ -247,7 +246,7 @@ public final class ProviderSwap {
             try {
                 to = target.twin(ctx, live);
             } catch (MemmapException | RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "memmap.mm: " + target.id() + " refused to adopt " + live.request()
+                Logging.SWAP.warn("memmap.mm: " + target.id() + " refused to adopt " + live.request()
                         + " from " + live.providerId() + " (it stays there, working): " + e);
                 refused++;
                 continue;

@@ -8,6 +8,9 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
@@ -68,7 +71,10 @@ public final class ShmProvider implements BackingProvider, SysVSharedMemory, Pos
     private volatile PosixShm posix;
     /** Instances made in this class loader, for {@link #id()}. */
     private static final AtomicLong INSTANCES = new AtomicLong();
-    private static final System.Logger LOG = System.getLogger(PID);
+    static final memmap.posix.Logs LOGS = new memmap.posix.Logs();
+    private static final memmap.posix.Log LOG = LOGS.get(PID);
+    /** What the configuration given to the constructor had rejected, logged once activated. */
+    private List<String> rejectedAtStart = List.of();
     private static final Config DEFAULTS = memmap.posix.Settings.defaults(Config.class);
 
     private final String id;
@@ -82,7 +88,7 @@ public final class ShmProvider implements BackingProvider, SysVSharedMemory, Pos
     @Activate
     public ShmProvider(@Reference MemoryFile memoryFile, Map<String, Object> properties) {
         this(memoryFile, DEFAULTS, properties);
-        apply(properties);
+        rejectedAtStart = apply(properties);
     }
 
     /**
@@ -106,10 +112,35 @@ public final class ShmProvider implements BackingProvider, SysVSharedMemory, Pos
      */
     @Modified
     void modified(Map<String, Object> properties) {
-        apply(properties);
+        report("reconfigured", apply(properties));
     }
 
-    /** {@link #modified}'s work; returns the rejections, one line each. */
+    /** Activated (the log service, if any, is bound by now): the settings and any rejections logged. */
+    @Activate
+    void activated() {
+        report("activated", rejectedAtStart);
+        rejectedAtStart = List.of();
+    }
+
+    private void report(String what, List<String> rejected) {
+        ShmRegistry.Limits l = registry.limits();
+        LOG.configured(id, what, rejected, () -> "shmMin=" + Long.toUnsignedString(l.shmMin()) + " shmMax=" + Long.toUnsignedString(l.shmMax())
+                + " shmAll=" + Long.toUnsignedString(l.shmAll()) + " shmMni=" + l.shmMni() + " deviceId=" + registry.deviceId()
+                + " posixDirectory=" + posix.directory());
+    }
+
+    /** The log service, bound to every log of this bundle ({@link #LOGS}). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
+    void bindLoggerFactory(org.osgi.service.log.LoggerFactory f) {
+        LOGS.use(this, f);
+    }
+
+    void unbindLoggerFactory(org.osgi.service.log.LoggerFactory f) {
+        LOGS.unuse(this, f);
+    }
+
+
+    /** {@link #modified}'s work; returns the rejections, one line each (not yet logged). */
     List<String> apply(Map<String, ?> properties) {
         memmap.posix.Settings in = new memmap.posix.Settings(PID, properties, BackingProvider.KIND);
         ShmRegistry.Limits l = registry.limits();
@@ -133,7 +164,7 @@ public final class ShmProvider implements BackingProvider, SysVSharedMemory, Pos
                 in.reject("posixDirectory", dir, "not a directory", posix.directory());
             }
         }
-        return in.report(LOG);
+        return in.rejected();
     }
 
     @Deactivate
