@@ -11,14 +11,17 @@ import java.util.function.Function;
  *
  * <p>In OSGi each DS component of the bundle injects the {@code LoggerFactory} (a dynamic,
  * optional, greedy reference) and passes it to {@link #use(Object, Object)}; the Log Service
- * attributes the entries to the bundle that obtained the factory. The last factory bound
- * serves; {@link #unuse} of the one serving goes back to {@code System.Logger}. Without OSGi
+ * attributes the entries to the bundle that obtained the factory. The factory bound last by a
+ * component still holding one serves: one component going away leaves the others' logs on the
+ * Log Service; when none holds one, every log goes back to {@code System.Logger}. Without OSGi
  * nothing is bound and every log writes to {@code System.Logger}.
  *
  * <p>Thread-safe.
  */
 public final class Logs {
     private final Map<String, Log> logs = new ConcurrentHashMap<>();
+    /** Each component's factory, in binding order; the last serves. Guarded by this. */
+    private final Map<Object, Object> owners = new java.util.LinkedHashMap<>();
     /** The factory serving (null: System.Logger) and how it makes a sink for a name. Guarded by this. */
     private Object factory;
     private Function<String, Log.Sink> sinks;
@@ -38,28 +41,40 @@ public final class Logs {
     }
 
     /**
-     * Every log of the bundle writes to the OSGi Log Service through {@code loggerFactory}
-     * (an {@code org.osgi.service.log.LoggerFactory}; typed Object so that this class loads
-     * without the Log Service API on a plain module path).
+     * {@code owner} (a component) binds {@code loggerFactory} (an
+     * {@code org.osgi.service.log.LoggerFactory}; typed Object so that this class loads without
+     * the Log Service API on a plain module path): every log of the bundle writes to it.
      *
-     * @param owner who binds it (for {@link #unuse})
-     * @throws IllegalArgumentException {@code loggerFactory} is not a LoggerFactory
+     * @throws IllegalArgumentException {@code loggerFactory} is not a LoggerFactory (nothing changes)
      */
     public synchronized void use(Object owner, Object loggerFactory) {
         Objects.requireNonNull(owner, "owner = null");
-        Function<String, Log.Sink> s = LogServiceSink.sinks(loggerFactory);
-        factory = loggerFactory;
-        sinks = s;
-        logs.values().forEach(l -> l.use(s.apply(l.name())));
+        LogServiceSink.sinks(loggerFactory); // refuses a wrong argument before anything changes
+        owners.remove(owner);
+        owners.put(owner, loggerFactory);
+        serve();
     }
 
-    /** {@code loggerFactory} went away: if it serves, every log goes back to System.Logger. */
+    /**
+     * {@code owner} unbinds {@code loggerFactory}: the factory another component of the bundle
+     * still holds serves, else System.Logger again.
+     */
     public synchronized void unuse(Object owner, Object loggerFactory) {
-        if (factory != loggerFactory) {
+        owners.remove(owner, loggerFactory);
+        serve();
+    }
+
+    private void serve() {
+        Object f = null;
+        for (Object v : owners.values()) {
+            f = v; // the last bound
+        }
+        if (f == factory) {
             return;
         }
-        factory = null;
-        sinks = null;
-        logs.values().forEach(l -> l.use(null));
+        Function<String, Log.Sink> s = f == null ? null : LogServiceSink.sinks(f);
+        factory = f;
+        sinks = s;
+        logs.values().forEach(l -> l.use(s == null ? null : s.apply(l.name())));
     }
 }

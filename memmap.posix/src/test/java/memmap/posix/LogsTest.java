@@ -58,4 +58,45 @@ class LogsTest {
         log.use(null);
         assertFalse(log.enabled(Level.DEBUG), "back on System.Logger");
     }
+
+    /** A LoggerFactory whose loggers record "LEVEL name message" (every level enabled). */
+    static Object factory(List<String> into) {
+        ClassLoader cl = LogsTest.class.getClassLoader();
+        return java.lang.reflect.Proxy.newProxyInstance(cl, new Class<?>[] {org.osgi.service.log.LoggerFactory.class}, (f, fm, fa) -> {
+            if (!fm.getName().equals("getLogger")) {
+                return fm.getName().equals("equals") ? f == fa[0] : fm.getName().equals("hashCode") ? System.identityHashCode(f) : null;
+            }
+            String name = (String) fa[0];
+            return java.lang.reflect.Proxy.newProxyInstance(cl, new Class<?>[] {org.osgi.service.log.Logger.class}, (l, m, a) -> {
+                if (m.getName().startsWith("is")) {
+                    return true;
+                }
+                if (a != null && a.length >= 1 && a[0] instanceof String msg) {
+                    into.add(m.getName() + " " + name + " " + msg);
+                }
+                return null;
+            });
+        });
+    }
+
+    @Test
+    void theLogServiceServesWhileAnyComponentOfTheBundleHoldsIt() {
+        List<String> entries = new ArrayList<>();
+        Object f = factory(entries);
+        Logs logs = new Logs();
+        Log early = logs.get("memmap.test.early");
+        Object a = new Object();
+        Object b = new Object();
+        logs.use(a, f);
+        logs.use(b, f);
+        Log late = logs.get("memmap.test.late");
+        early.info("one");
+        late.warn("two");
+        logs.unuse(a, f); // one component goes: the other still holds the factory
+        early.error("three");
+        logs.unuse(b, f);
+        early.info("not to the log service");
+        assertEquals(List.of("info memmap.test.early one", "warn memmap.test.late two", "error memmap.test.early three"), entries);
+        assertFalse(early.enabled(Level.DEBUG), "back on System.Logger");
+    }
 }
