@@ -203,4 +203,13 @@ public interface AddressSpace extends MappingSpace {
 
     /** Unmaps everything; the address space is empty afterwards. */
     void release(Context ctx);
+
+    /**
+     * This address space's number: unique among the address spaces of this JVM, increasing in
+     * creation order (forks and restores included), never reused. What consoles show it as
+     * (the memmap Web Console plugin, {@link memmap.api.provider.AddressSpaces#live()}).
+     *
+     * @since 1.5
+     */
+    long id();
 }

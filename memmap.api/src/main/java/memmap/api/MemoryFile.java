@@ -56,6 +56,17 @@ public interface MemoryFile extends NoBufferedIOFallback {
     /** The current usage. */
     MemoryUsage usage();
 
+    /**
+     * The most bytes {@link #allocate} hands out at once (an allocation passing it fails with
+     * ENOMEM), unsigned; {@code -1} (2^64 - 1) when there is no limit, the default. What a
+     * health check compares {@link MemoryUsage#allocated()} with.
+     *
+     * @since 1.5
+     */
+    default long limit() {
+        return -1L;
+    }
+
     /** Gives every freed-but-retained page back to the host. */
     void releaseRetained();
 

@@ -38,7 +38,7 @@
  * unlocking.
  */
 @Export
-@Version("1.4.0")
+@Version("1.5.0")
 package memmap.api;
 
 import org.osgi.annotation.bundle.Export;

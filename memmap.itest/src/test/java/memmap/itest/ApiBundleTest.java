@@ -28,9 +28,9 @@ import memmap.api.MappingSet;
 class ApiBundleTest {
     /** The packages memmap.api exports and the versions their package-info.java declares. */
     static final Map<String, Version> API_PACKAGES = Map.of(
-            "memmap.api", Version.parseVersion("1.4.0"),
+            "memmap.api", Version.parseVersion("1.5.0"),
             "memmap.api.checkpoint", Version.parseVersion("1.0.0"),
-            "memmap.api.provider", Version.parseVersion("1.3.0"),
+            "memmap.api.provider", Version.parseVersion("1.4.0"),
             "memmap.api.safemem", Version.parseVersion("1.1.0"),
             "memmap.api.segment", Version.parseVersion("1.0.0"));
 

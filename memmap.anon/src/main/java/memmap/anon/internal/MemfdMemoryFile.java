@@ -555,6 +555,11 @@ public final class MemfdMemoryFile implements MemoryFile {
     }
 
     @Override
+    public long limit() {
+        return memoryLimit;
+    }
+
+    @Override
     public MemoryUsage usage() {
         mu.lock();
         try {

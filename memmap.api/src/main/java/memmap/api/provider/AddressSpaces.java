@@ -30,4 +30,14 @@ public interface AddressSpaces {
      * mappings go (among equal rankings the newest serves).
      */
     java.util.Optional<String> serving(BackingKind kind);
+
+    /**
+     * The address spaces made here and not yet {@link AddressSpace#release released}, forks and
+     * restores included, in creation order ({@link AddressSpace#id()} ascending): what a console
+     * lists, as {@code /proc} lists processes. A snapshot: one made or released meanwhile may or
+     * may not be in it. It never keeps an address space alive that nothing else references.
+     *
+     * @since 1.4
+     */
+    java.util.List<AddressSpace> live();
 }

@@ -4,7 +4,7 @@
  * {@link memmap.api.provider.BufferedIOFallbackStrategy}.
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package memmap.api.provider;
 
 import org.osgi.annotation.bundle.Export;

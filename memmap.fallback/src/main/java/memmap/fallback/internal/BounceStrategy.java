@@ -8,6 +8,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 import memmap.api.IoResult;
 import memmap.api.MemmapFile;
@@ -31,7 +34,15 @@ import memmap.api.safemem.BlockSeq;
  */
 @Component(service = BufferedIOFallbackStrategy.class, configurationPid = "memmap.fallback.bounce",
         property = {BufferedIOFallbackStrategy.NAME + "=bounce", "service.ranking:Integer=5"})
+@Designate(ocd = BounceStrategy.Config.class)
 public final class BounceStrategy implements BufferedIOFallbackStrategy {
+    /** The strategy's one setting: where it ranks among the strategies (the highest is used). */
+    @ObjectClassDefinition(name = "memmap fallback: bounce", description = "The bounce strategy: one system call per 256 KiB window through a pooled native buffer.")
+    @interface Config {
+        @AttributeDefinition(name = "Ranking", description = "service.ranking: the strategy with the highest ranking does buffered I/O.")
+        int service_ranking() default 5;
+    }
+
     static final int WINDOW = 256 << 10;
     private static final int POOLED = 8;
 

@@ -6,6 +6,9 @@ import java.util.Map;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 import memmap.api.IoResult;
 import memmap.api.MemmapFile;
@@ -25,7 +28,15 @@ import memmap.api.safemem.BlockSeq;
  */
 @Component(service = BufferedIOFallbackStrategy.class, configurationPid = "memmap.fallback.direct",
         property = {BufferedIOFallbackStrategy.NAME + "=direct", "service.ranking:Integer=10"})
+@Designate(ocd = DirectStrategy.Config.class)
 public final class DirectStrategy implements BufferedIOFallbackStrategy {
+    /** The strategy's one setting: where it ranks among the strategies (the highest is used). */
+    @ObjectClassDefinition(name = "memmap fallback: direct", description = "The direct strategy: one read or write per Block, straight into its memory.")
+    @interface Config {
+        @AttributeDefinition(name = "Ranking", description = "service.ranking: the strategy with the highest ranking does buffered I/O.")
+        int service_ranking() default 10;
+    }
+
     /** The DS constructor; the ranking lives in the service properties. */
     @Activate
     public DirectStrategy(Map<String, Object> properties) {

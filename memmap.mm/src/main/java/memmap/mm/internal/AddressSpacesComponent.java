@@ -291,6 +291,11 @@ public final class AddressSpacesComponent implements AddressSpaces, memmap.api.c
     }
 
     @Override
+    public List<AddressSpace> live() {
+        return List.copyOf(swap.spacesInOrder());
+    }
+
+    @Override
     public java.util.Optional<String> serving(memmap.api.provider.BackingKind kind) {
         java.util.Objects.requireNonNull(kind, "kind = null");
         return java.util.Optional.ofNullable(backings.serving(kind)).map(BackingProvider::id);

@@ -488,6 +488,11 @@ public final class MemoryManager implements AddressSpace {
 
     /** Bytes mapped (RLIMIT_AS's measure). */
     @Override
+    public long id() {
+        return serial;
+    }
+
+    @Override
     public long usageAS() {
         return readCounter(() -> vmas.usageAS);
     }

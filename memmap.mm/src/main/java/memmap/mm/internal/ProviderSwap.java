@@ -120,8 +120,8 @@ public final class ProviderSwap {
         }
     }
 
-    /** Every address space in creation order (the order migrations lock them in). */
-    List<MemoryManager> spacesInOrder() {
+    /** Every address space in creation order (the order migrations lock them in, and AddressSpaces.live()). */
+    public List<MemoryManager> spacesInOrder() {
         List<MemoryManager> pass;
         synchronized (spaces) {
             pass = new ArrayList<>(spaces);

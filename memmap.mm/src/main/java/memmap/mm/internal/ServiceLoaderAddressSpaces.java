@@ -22,9 +22,11 @@ import memmap.api.provider.SysVSharedMemory;
  * service registry.
  */
 public final class ServiceLoaderAddressSpaces implements AddressSpaces {
+    private final ProviderSwap swap;
     private final Backings backings;
 
-    private ServiceLoaderAddressSpaces(Backings backings) {
+    private ServiceLoaderAddressSpaces(ProviderSwap swap, Backings backings) {
+        this.swap = swap;
         this.backings = backings;
     }
 
@@ -48,7 +50,8 @@ public final class ServiceLoaderAddressSpaces implements AddressSpaces {
         }
         SysVSharedMemory registry = sysv;
         BufferedIOFallbackStrategy fb = ServiceLoader.load(BufferedIOFallbackStrategy.class, cl).findFirst().orElse(null);
-        return new ServiceLoaderAddressSpaces(Backings.swapping(new ProviderSwap(), () -> mf, () -> providers, () -> registry, () -> fb));
+        ProviderSwap swap = new ProviderSwap();
+        return new ServiceLoaderAddressSpaces(swap, Backings.swapping(swap, () -> mf, () -> providers, () -> registry, () -> fb));
     }
 
     @Override
@@ -65,5 +68,10 @@ public final class ServiceLoaderAddressSpaces implements AddressSpaces {
     public java.util.Optional<String> serving(memmap.api.provider.BackingKind kind) {
         java.util.Objects.requireNonNull(kind, "kind = null");
         return java.util.Optional.ofNullable(backings.serving(kind)).map(BackingProvider::id);
+    }
+
+    @Override
+    public java.util.List<AddressSpace> live() {
+        return java.util.List.copyOf(swap.spacesInOrder());
     }
 }

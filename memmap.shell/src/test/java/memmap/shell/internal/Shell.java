@@ -48,6 +48,11 @@ final class Shell implements AutoCloseable {
             }
 
             @Override
+            public java.util.List<AddressSpace> live() {
+                throw new UnsupportedOperationException("the shell does not list address spaces");
+            }
+
+            @Override
             public java.util.Optional<String> serving(memmap.api.provider.BackingKind kind) {
                 return java.util.Optional.ofNullable(backings.serving(kind)).map(memmap.api.provider.BackingProvider::id);
             }
