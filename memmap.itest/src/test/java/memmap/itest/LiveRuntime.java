@@ -28,7 +28,17 @@ final class LiveRuntime implements AutoCloseable {
     private final StringBuilder out = new StringBuilder(); // guarded by itself
     private final Thread reader;
 
+    /** The runtime with its standard streams on pipes (its shell sees no terminal). */
     LiveRuntime(List<String> jvmArgs) throws IOException {
+        this(jvmArgs, false);
+    }
+
+    /**
+     * The runtime with its standard streams on pipes, or with {@code terminal} on a
+     * pseudo-terminal as in a user's terminal emulator (util-linux's {@code script} makes it and
+     * passes the runtime's exit status on); {@link #typeKeys} then types keys as a keyboard does.
+     */
+    LiveRuntime(List<String> jvmArgs, boolean terminal) throws IOException {
         String jar = Framework.context().getProperty("memmap.runtime.jar");
         assertNotNull(jar, "memmap.runtime.jar is set in test.bndrun");
         dir = Files.createTempDirectory("memmap-runtime");
@@ -37,8 +47,19 @@ final class LiveRuntime implements AutoCloseable {
         String java = ProcessHandle.current().info().command().orElseThrow();
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
         cmd.addAll(jvmArgs);
-        cmd.addAll(List.of("-jar", jar));
-        process = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        cmd.addAll(List.of("-Duser.home=" + dir, "-jar", jar)); // the shell's history file stays in the folder
+        if (terminal) {
+            StringBuilder line = new StringBuilder("stty cols 200 rows 50; exec");
+            for (String a : cmd) {
+                line.append(" '").append(a.replace("'", "'\\''")).append('\'');
+            }
+            cmd = new ArrayList<>(List.of("script", "--quiet", "--flush", "--return", "--command", line.toString(), "/dev/null"));
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
+        if (terminal) {
+            pb.environment().put("TERM", "xterm-256color");
+        }
+        process = pb.start();
         reader = Thread.ofPlatform().daemon().name("runtime output").start(this::read);
     }
 
@@ -93,6 +114,21 @@ final class LiveRuntime implements AutoCloseable {
     void type(String line) throws IOException {
         process.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
         process.getOutputStream().flush();
+    }
+
+    /** Types {@code keys} as they are (a terminal's Enter is {@code "\r"}, Up {@code "\033[A"}, Tab {@code "\t"}). */
+    void typeKeys(String keys) throws IOException {
+        process.getOutputStream().write(keys.getBytes(StandardCharsets.UTF_8));
+        process.getOutputStream().flush();
+    }
+
+    /** Waits for the process to end by itself; its exit status. */
+    int awaitExit() throws InterruptedException {
+        if (!process.waitFor(WAIT_SECONDS, TimeUnit.SECONDS)) {
+            fail("the runtime did not exit; it printed:\n" + output());
+        }
+        reader.join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+        return process.exitValue();
     }
 
     /** {@code stop 0}, then the process is gone and its folder deleted. */

@@ -11,14 +11,17 @@ import org.osgi.service.component.annotations.Component;
  * Usage where Gogo gives none: after a command line fails because its arguments fit none of the
  * command's signatures (Gogo's "Cannot coerce mmap(Token) to any of [...]", also what
  * {@code mmap --help} gets), the command's usage — Gogo's own {@code help NAME}, from the
- * {@code @Descriptor}s — is printed under the error. The interactive shell's sessions only: the
- * script runner prints its error first and then the usage itself ({@link #usage}).
+ * {@code @Descriptor}s — is printed (the interactive shell prints Gogo's error line after it).
+ * The interactive shell's sessions only: the script runner turns {@code NAME --help} into
+ * {@code help NAME}, and prints its error first and then the usage itself ({@link #usage}).
  */
 @Component(service = CommandSessionListener.class)
 public final class CommandUsage implements CommandSessionListener {
     /** A session attribute: set, this listener leaves the session to its owner (a script). */
     static final String HANDLED = "memmap.usage.handled";
     private static final Pattern COERCE = Pattern.compile("^Cannot coerce (\\S+?)\\(");
+    /** The line asked for the usage ({@code --help} or {@code -h} among its words). */
+    private static final Pattern HELP = Pattern.compile("(^|\\s)(--help|-h)(\\s|$)");
 
     /** The command whose arguments did not fit, if {@code t} (or a cause) says so; else null. */
     static String wrongArguments(Throwable t) {
@@ -57,7 +60,8 @@ public final class CommandUsage implements CommandSessionListener {
     public void afterExecute(CommandSession session, CharSequence command, Exception exception) {
         String name = wrongArguments(exception);
         if (name != null && session.get(HANDLED) == null && !command.toString().startsWith("help ")) {
-            session.getConsole().println("wrong arguments for " + name + "; usage:");
+            boolean asked = HELP.matcher(command).find();
+            session.getConsole().println(asked ? name + ": usage:" : "wrong arguments for " + name + "; usage:");
             usage(session, name, session.getConsole());
         }
     }
