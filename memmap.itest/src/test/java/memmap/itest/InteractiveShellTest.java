@@ -61,7 +61,8 @@ class InteractiveShellTest {
     void completionHistoryUsageAndStop() throws Exception {
         try (LiveRuntime rt = new LiveRuntime(List.of("-Dmemmap.log.console.level=WARN"), true)) {
             rt.await(o -> plain(o).contains("Welcome to Apache Felix Gogo") && plain(o).contains("g! "), "the prompt");
-            assertFalse(rt.output().contains("dumb terminal"), "a real terminal, not JLine's dumb fallback:\n" + rt.output());
+            // Bracketed paste switched on: JLine drives a real terminal, not its dumb fallback.
+            assertTrue(rt.output().contains("\u001b[?2004h"), "a real terminal, not JLine's dumb fallback:\n" + rt.output());
             rt.typeKeys("space\r");
             rt.await(o -> Pattern.compile("(?m)^space 1\\s*$").matcher(plain(o)).find(), "space's number");
 

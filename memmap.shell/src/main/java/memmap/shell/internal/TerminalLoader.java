@@ -17,7 +17,9 @@ import org.osgi.service.component.annotations.Deactivate;
  * {@code org.apache.felix.gogo.jline}'s activator and inherits the context class loader of the
  * thread that starts that bundle; so while that bundle is starting — between its STARTING and
  * STARTED (or STOPPED) events, delivered synchronously on the starting thread — that thread's
- * context class loader is JLine's bundle class loader, and afterwards what it was.
+ * context class loader is JLine's bundle class loader, and afterwards what it was. Without a
+ * terminal (standard input a pipe) JLine's dumb terminal is taken without its warning
+ * ({@value #DUMB} = true unless set).
  *
  * <p>Without JLine or Gogo's JLine shell in the framework (the tests' frameworks) it does
  * nothing. It must be active before the shell starts: the runtime starts the shell at a later
@@ -27,6 +29,8 @@ import org.osgi.service.component.annotations.Deactivate;
 public final class TerminalLoader {
     static final String SHELL = "org.apache.felix.gogo.jline";
     static final String JLINE = "org.jline";
+    /** JLine's system property: true lets it fall back to a dumb terminal without warning. */
+    static final String DUMB = "org.jline.terminal.dumb";
     private final BundleContext context;
     private final ThreadLocal<ClassLoader> saved = new ThreadLocal<>();
     private final SynchronousBundleListener listener = this::bundleChanged;
@@ -52,6 +56,11 @@ public final class TerminalLoader {
         }
         Thread t = Thread.currentThread();
         if (e.getType() == BundleEvent.STARTING) {
+            // Standard input a pipe (a script, a service manager) is not a failure: JLine makes its
+            // dumb terminal without a warning on the console (a terminal is still used when there is one).
+            if (System.getProperty(DUMB) == null) {
+                System.setProperty(DUMB, "true");
+            }
             ClassLoader jline = jlineLoader();
             if (jline != null) {
                 saved.set(t.getContextClassLoader());
