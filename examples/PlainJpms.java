@@ -1,7 +1,7 @@
 // memmap without OSGi: the same jars on a plain JPMS module path, found through ServiceLoader.
 //
 //   java --enable-native-access=memmap.posix,memmap.anon,memmap.mm,memmap.api,memmap.hostfile,memmap.shm \
-//        --module-path memmap.api/target/memmap.api-1.0.0-SNAPSHOT.jar:memmap.posix/target/memmap.posix-1.0.0-SNAPSHOT.jar:memmap.anon/target/memmap.anon-1.0.0-SNAPSHOT.jar:memmap.mm/target/memmap.mm-1.0.0-SNAPSHOT.jar:memmap.hostfile/target/memmap.hostfile-1.0.0-SNAPSHOT.jar:memmap.shm/target/memmap.shm-1.0.0-SNAPSHOT.jar:memmap.fallback/target/memmap.fallback-1.0.0-SNAPSHOT.jar \
+//        --module-path memmap.api/target/memmap.api-1.1.0-SNAPSHOT.jar:memmap.posix/target/memmap.posix-1.1.0-SNAPSHOT.jar:memmap.anon/target/memmap.anon-1.1.0-SNAPSHOT.jar:memmap.mm/target/memmap.mm-1.1.0-SNAPSHOT.jar:memmap.hostfile/target/memmap.hostfile-1.1.0-SNAPSHOT.jar:memmap.shm/target/memmap.shm-1.1.0-SNAPSHOT.jar:memmap.fallback/target/memmap.fallback-1.1.0-SNAPSHOT.jar \
 //        --add-modules memmap.mm,memmap.anon,memmap.hostfile,memmap.shm,memmap.fallback examples/PlainJpms.java
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -127,32 +127,34 @@ class RuntimeScriptTest {
     @Test
     void aCheckpointRestoresInAnotherProcess() throws Exception {
         Path dir = Files.createTempDirectory("memmap-ckpt");
-        Path img = dir.resolve("spaces.img");
-        long sysv = 0x7ffff7ffbL << 12; // the next 8 KiB down from the first mapping
-        long big = (sysv - (96L << 20)) & -(2L << 20); // a large anonymous mapping is 2 MiB-aligned
-        String[] inspect = {"smaps 1", "smaps 2", "ipcs", "read --text 1 0x7ffff7ffd000 5", "read --text 2 0x7ffff7ffd000 5",
-                "read --text 2 0x" + Long.toHexString(sysv) + " 4", "spaces"};
-        List<String> first = new java.util.ArrayList<>(List.of("space", "mmap --private 1 8K", "write 1 0x7ffff7ffd000 hello",
-                "shmget --create 0x7e58 8K", "shmat 1 1", "write 1 0x" + Long.toHexString(sysv) + " sysv", "mmap --private 1 96M",
-                "mlock 1 0x" + Long.toHexString(big) + " 96M", "fork 1", "write 2 0x7ffff7ffd000 HELLO"));
-        first.add("checkpoint " + img); // then both processes look at the same state (reads make translations)
-        first.addAll(List.of(inspect));
-        Ran a = runtime(first.toArray(String[]::new));
-        assertEquals(0, a.status(), a.out());
-        assertTrue(a.out().contains("checkpoint " + img + ": 64.0 MiB of "), "a progress line:\n" + a.out());
-        assertTrue(a.out().contains("checkpoint " + img + ": spaces [1, 2], depth 1"), a.out());
-        List<String> second = new java.util.ArrayList<>(List.of("restore " + img));
-        second.addAll(List.of(inspect));
-        Ran b = runtime(second.toArray(String[]::new));
-        assertEquals(0, b.status(), b.out());
-        assertTrue(b.out().contains("restored " + img + ": spaces [1, 2]"), b.out());
-        for (String cmd : inspect) {
-            assertEquals(section(a.out(), cmd), section(b.out(), cmd), cmd + " in the restoring process");
+        try {
+            Path img = dir.resolve("spaces.img");
+            long sysv = 0x7ffff7ffbL << 12; // the next 8 KiB down from the first mapping
+            long big = (sysv - (96L << 20)) & -(2L << 20); // a large anonymous mapping is 2 MiB-aligned
+            String[] inspect = {"smaps 1", "smaps 2", "ipcs", "read --text 1 0x7ffff7ffd000 5", "read --text 2 0x7ffff7ffd000 5",
+                    "read --text 2 0x" + Long.toHexString(sysv) + " 4", "spaces"};
+            List<String> first = new java.util.ArrayList<>(List.of("space", "mmap --private 1 8K", "write 1 0x7ffff7ffd000 hello",
+                    "shmget --create 0x7e58 8K", "shmat 1 1", "write 1 0x" + Long.toHexString(sysv) + " sysv", "mmap --private 1 96M",
+                    "mlock 1 0x" + Long.toHexString(big) + " 96M", "fork 1", "write 2 0x7ffff7ffd000 HELLO"));
+            first.add("checkpoint " + img); // then both processes look at the same state (reads make translations)
+            first.addAll(List.of(inspect));
+            Ran a = runtime(first.toArray(String[]::new));
+            assertEquals(0, a.status(), a.out());
+            assertTrue(a.out().contains("checkpoint " + img + ": 64.0 MiB of "), "a progress line:\n" + a.out());
+            assertTrue(a.out().contains("checkpoint " + img + ": spaces [1, 2], depth 1"), a.out());
+            List<String> second = new java.util.ArrayList<>(List.of("restore " + img));
+            second.addAll(List.of(inspect));
+            Ran b = runtime(second.toArray(String[]::new));
+            assertEquals(0, b.status(), b.out());
+            assertTrue(b.out().contains("restored " + img + ": spaces [1, 2]"), b.out());
+            for (String cmd : inspect) {
+                assertEquals(section(a.out(), cmd), section(b.out(), cmd), cmd + " in the restoring process");
+            }
+            assertTrue(section(b.out(), "read --text 2 0x" + Long.toHexString(sysv) + " 4").contains("sysv"), b.out());
+            assertTrue(section(b.out(), "smaps 1").contains("Locked:            98304 kB"), b.out());
+        } finally {
+            deleteTree(dir); // also when an assertion failed
         }
-        assertTrue(section(b.out(), "read --text 2 0x" + Long.toHexString(sysv) + " 4").contains("sysv"), b.out());
-        assertTrue(section(b.out(), "smaps 1").contains("Locked:            98304 kB"), b.out());
-        Files.deleteIfExists(img);
-        Files.deleteIfExists(dir);
     }
 
     /** The README's way to quit the interactive shell exits with status 0 (not the launcher's 117, STOPPED). */
